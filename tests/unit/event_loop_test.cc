@@ -1,0 +1,165 @@
+#include "bus/event_loop.h"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <thread>
+#include <vector>
+
+#include "tests/support/loop_thread.h"
+#include "tests/support/wait.h"
+
+using namespace std::chrono_literals;
+using tb::bus::Clock;
+using tb::bus::EventLoop;
+using tb::test::LoopThread;
+using tb::test::wait_for;
+
+namespace {
+
+// Runs passes until `cond` holds or 5 s pass (the loop's own thread is the test's thread).
+template <class Cond>
+bool spin_until(EventLoop& loop, Cond&& cond) {
+    const auto deadline = Clock::now() + 5s;
+    while (!cond() && Clock::now() < deadline) loop.run_once(10ms);
+    return cond();
+}
+
+}  // namespace
+
+TEST_CASE("one-shot timers fire once, in due order", "[bus]") {
+    EventLoop loop;
+    std::vector<int> order;
+    loop.add_timer(30ms, [&] { order.push_back(3); });
+    loop.add_timer(10ms, [&] { order.push_back(1); });
+    loop.add_timer(20ms, [&] { order.push_back(2); });
+    REQUIRE(spin_until(loop, [&] { return order.size() == 3; }));
+    CHECK(order == std::vector<int>{1, 2, 3});
+    CHECK(loop.pending_timers() == 0);
+}
+
+TEST_CASE("a timer does not fire before it is due", "[bus]") {
+    EventLoop loop;
+    const auto start = Clock::now();
+    Clock::time_point fired{};
+    loop.add_timer(50ms, [&] { fired = Clock::now(); });
+    REQUIRE(spin_until(loop, [&] { return fired != Clock::time_point{}; }));
+    CHECK(fired - start >= 50ms);
+}
+
+TEST_CASE("a repeating timer keeps firing until cancelled", "[bus]") {
+    EventLoop loop;
+    int ticks = 0;
+    const auto id = loop.add_repeating(5ms, [&] { ++ticks; });
+    REQUIRE(spin_until(loop, [&] { return ticks >= 3; }));
+    CHECK(loop.cancel(id));
+    const int seen = ticks;
+    loop.run_once(20ms);
+    CHECK(ticks == seen);
+    CHECK_FALSE(loop.cancel(id));
+}
+
+TEST_CASE("a cancelled one-shot timer never fires and time left tracks it", "[bus]") {
+    EventLoop loop;
+    bool fired = false;
+    const auto id = loop.add_timer(1000ms, [&] { fired = true; });
+    const auto left = loop.time_left(id);
+    REQUIRE(left.has_value());
+    CHECK(*left <= 1000ms);
+    CHECK(*left > 900ms);
+    CHECK(loop.cancel(id));
+    CHECK_FALSE(loop.time_left(id).has_value());
+    bool other = false;
+    loop.add_timer(1ms, [&] { other = true; });
+    REQUIRE(spin_until(loop, [&] { return other; }));
+    CHECK_FALSE(fired);
+}
+
+TEST_CASE("a timer callback may cancel another timer due in the same pass", "[bus]") {
+    EventLoop loop;
+    bool second = false;
+    tb::bus::TimerId victim = 0;
+    loop.add_timer(0ms, [&] { loop.cancel(victim); });
+    victim = loop.add_timer(0ms, [&] { second = true; });
+    bool marker = false;
+    loop.add_timer(5ms, [&] { marker = true; });
+    REQUIRE(spin_until(loop, [&] { return marker; }));
+    CHECK_FALSE(second);
+}
+
+TEST_CASE("a throwing callback is contained and the loop goes on", "[bus]") {
+    EventLoop loop;
+    bool after = false;
+    loop.add_timer(0ms, [] { throw std::runtime_error("boom"); });
+    loop.add_timer(1ms, [&] { after = true; });
+    REQUIRE(spin_until(loop, [&] { return after; }));
+}
+
+TEST_CASE("a readable socket calls its handler on the loop", "[bus]") {
+    zmq::context_t ctx;
+    zmq::socket_t pull(ctx, zmq::socket_type::pull);
+    pull.bind("inproc://loop-socket");
+    zmq::socket_t push(ctx, zmq::socket_type::push);
+    push.connect("inproc://loop-socket");
+
+    EventLoop loop;
+    std::vector<std::string> got;
+    loop.add_socket(pull, [&] {
+        zmq::message_t m;
+        while (pull.recv(m, zmq::recv_flags::dontwait)) got.push_back(m.to_string());
+    });
+    push.send(zmq::str_buffer("a"), zmq::send_flags::none);
+    push.send(zmq::str_buffer("b"), zmq::send_flags::none);
+    REQUIRE(spin_until(loop, [&] { return got.size() == 2; }));
+    CHECK(got == std::vector<std::string>{"a", "b"});
+
+    loop.remove_socket(pull);
+    push.send(zmq::str_buffer("c"), zmq::send_flags::none);
+    loop.run_once(20ms);
+    CHECK(got.size() == 2);
+}
+
+TEST_CASE("work posted from other threads runs on the loop thread in order", "[bus]") {
+    EventLoop loop;
+    std::thread::id loop_thread;
+    std::vector<int> seen;  // touched only on the loop thread
+    std::atomic<int> done{0};
+    loop.post([&] { loop_thread = std::this_thread::get_id(); });
+    {
+        LoopThread runner(loop);
+        std::vector<std::thread> posters;
+        for (int t = 0; t < 4; ++t) {
+            posters.emplace_back([&, t] {
+                for (int i = 0; i < 1000; ++i) {
+                    loop.post([&, t, i] {
+                        if (std::this_thread::get_id() == loop_thread) seen.push_back(t * 1000 + i);
+                        ++done;
+                    });
+                }
+            });
+        }
+        for (auto& p : posters) p.join();
+        REQUIRE(wait_for([&] { return done.load() == 4000; }));
+    }
+    REQUIRE(seen.size() == 4000);
+    // Each poster's tasks keep their relative order.
+    for (int t = 0; t < 4; ++t) {
+        int last = -1;
+        for (int v : seen) {
+            if (v / 1000 != t) continue;
+            CHECK(v % 1000 == last + 1);
+            last = v % 1000;
+        }
+    }
+}
+
+TEST_CASE("quit from another thread ends run while it waits with no timers", "[bus]") {
+    EventLoop loop;
+    std::atomic<bool> returned{false};
+    std::thread t([&] {
+        loop.run();
+        returned = true;
+    });
+    loop.quit();
+    CHECK(wait_for([&] { return returned.load(); }));
+    t.join();
+}
