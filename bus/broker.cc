@@ -235,7 +235,7 @@ void Broker::on_drain(Worker& w, Incoming& in) {
 // Requests and answers
 
 void Broker::on_request(Incoming& in) {
-    const std::string& target = in.env.target;
+    const std::string target = in.env.target;  // a copy: in.env is moved below
     if (target.starts_with(kMmiPrefix)) {
         on_mmi(in);
         return;

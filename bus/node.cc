@@ -120,7 +120,9 @@ void Node::start() {
 
 void Node::stop() {
     if (!started_ || state_ == NodeState::kStopped) return;
-    if (state_ == NodeState::kRegistered) {
+    if (state_ == NodeState::kRegistered || state_ == NodeState::kRegistering) {
+        // Also while registering: a READY may be on its way, and the broker should not keep
+        // a registration nobody heartbeats for the whole liveness window.
         Envelope e;
         e.command = Command::kDisconnect;
         send(e, {});

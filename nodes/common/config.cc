@@ -719,13 +719,17 @@ void bind_node_config(ConfigSchema& schema, NodeConfig& cfg) {
              "shifts the default ports: bus = base, announcements = base+1, "
              "clients = base+3333, metrics = base+3545")
         .range(kMinBasePort, kMaxBasePort);
-    schema.add("log.level", &cfg.log.level, "lowest level logged; SPDLOG_LEVEL overrides it")
+    bind_log_config(schema, cfg.log);
+}
+
+void bind_log_config(ConfigSchema& schema, LogConfig& cfg) {
+    schema.add("log.level", &cfg.level, "lowest level logged; SPDLOG_LEVEL overrides it")
         .one_of({"trace", "debug", "info", "warn", "error", "critical", "off"});
-    schema.add("log.file", &cfg.log.file,
+    schema.add("log.file", &cfg.file,
                "also log to this file, rotated by size (empty: no file)");
-    schema.add("log.max_size_mb", &cfg.log.max_size_mb, "rotate the log file at this size (MiB)")
+    schema.add("log.max_size_mb", &cfg.max_size_mb, "rotate the log file at this size (MiB)")
         .range(1, 4096);
-    schema.add("log.max_files", &cfg.log.max_files, "rotated log files kept").range(1, 100);
+    schema.add("log.max_files", &cfg.max_files, "rotated log files kept").range(1, 100);
 }
 
 Ports ports_from_base(uint16_t base) {

@@ -206,6 +206,8 @@ struct NodeConfig {
 // Registers node.id, node.manager, node.announce, node.base_port, log.level, log.file,
 // log.max_size_mb and log.max_files, bound to `cfg`.
 void bind_node_config(ConfigSchema& schema, NodeConfig& cfg);
+// Only the log.* keys (for the manager, which is not a node on the bus).
+void bind_log_config(ConfigSchema& schema, LogConfig& cfg);
 
 // The default listening ports, all derived from one base so that several installations can
 // share a host by moving a single number.

@@ -10,11 +10,12 @@ namespace tb::test {
 template <class Cond>
 bool wait_for(Cond&& cond, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!cond()) {
-        if (std::chrono::steady_clock::now() >= deadline) return cond();
+    // cond() is evaluated once per pass: it may consume what it checks for.
+    for (;;) {
+        if (cond()) return true;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    return true;
 }
 
 }  // namespace tb::test
