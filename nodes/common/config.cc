@@ -725,8 +725,7 @@ void bind_node_config(ConfigSchema& schema, NodeConfig& cfg) {
 void bind_log_config(ConfigSchema& schema, LogConfig& cfg) {
     schema.add("log.level", &cfg.level, "lowest level logged; SPDLOG_LEVEL overrides it")
         .one_of({"trace", "debug", "info", "warn", "error", "critical", "off"});
-    schema.add("log.file", &cfg.file,
-               "also log to this file, rotated by size (empty: no file)");
+    schema.add("log.file", &cfg.file, "also log to this file, rotated by size (empty: no file)");
     schema.add("log.max_size_mb", &cfg.max_size_mb, "rotate the log file at this size (MiB)")
         .range(1, 4096);
     schema.add("log.max_files", &cfg.max_files, "rotated log files kept").range(1, 100);

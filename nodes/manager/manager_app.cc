@@ -8,7 +8,9 @@ namespace tb::manager {
 
 namespace {
 
-std::string any_interface(uint16_t port) { return "tcp://*:" + std::to_string(port); }
+std::string any_interface(uint16_t port) {
+    return "tcp://*:" + std::to_string(port);
+}
 
 }  // namespace
 
@@ -43,8 +45,9 @@ void bind_manager_config(common::ConfigSchema& schema, ManagerConfig& cfg) {
     schema.add("manager.bus", &cfg.bus, "ROUTER endpoint nodes connect to (empty: tcp://*:base)");
     schema.add("manager.announce", &cfg.announce,
                "PUB endpoint for service-table announcements (empty: tcp://*:base+1)");
-    schema.add("manager.metrics", &cfg.metrics,
-               "endpoint of the Prometheus page GET /metrics (empty: tcp://*:base+3545; off: none)");
+    schema.add(
+        "manager.metrics", &cfg.metrics,
+        "endpoint of the Prometheus page GET /metrics (empty: tcp://*:base+3545; off: none)");
     schema.add("manager.heartbeat_ms", &cfg.heartbeat_ms, "heartbeat interval both ways")
         .range(50, 60000);
     schema.add("manager.liveness", &cfg.liveness, "missed heartbeats before a worker expires")
@@ -53,7 +56,8 @@ void bind_manager_config(common::ConfigSchema& schema, ManagerConfig& cfg) {
         .add("manager.queue_deadline_ms", &cfg.queue_deadline_ms,
              "how long a request waits for a worker before 'no service'")
         .range(1, 600000);
-    schema.add("manager.queue_cap", &cfg.queue_cap, "requests queued per service before 'overloaded'")
+    schema
+        .add("manager.queue_cap", &cfg.queue_cap, "requests queued per service before 'overloaded'")
         .range(1, 10000000);
     schema
         .add("manager.inflight_cap", &cfg.inflight_cap,
@@ -92,6 +96,8 @@ ManagerApp::ManagerApp(zmq::context_t& ctx, bus::EventLoop& loop, const ManagerC
 
 ManagerApp::~ManagerApp() = default;
 
-std::string ManagerApp::metrics_endpoint() const { return metrics_ ? metrics_->endpoint() : ""; }
+std::string ManagerApp::metrics_endpoint() const {
+    return metrics_ ? metrics_->endpoint() : "";
+}
 
 }  // namespace tb::manager

@@ -42,9 +42,8 @@ int main(int argc, char** argv) try {
     node.on_any_push([&](const tb::codec::Envelope& env, std::string_view) {
         pushes += env.sessions.empty() ? 1 : env.sessions.size();
     });
-    node.on_request(kMsgPushCount, [&](tb::bus::Request& r) {
-        node.reply(r.env, std::to_string(pushes));
-    });
+    node.on_request(kMsgPushCount,
+                    [&](tb::bus::Request& r) { node.reply(r.env, std::to_string(pushes)); });
     node.on_request(kMsgSetLoad, [&](tb::bus::Request& r) {
         node.set_load(std::stoll(r.body));
         node.reply(r.env, "ok");

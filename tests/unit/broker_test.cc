@@ -91,7 +91,8 @@ struct Bus {
         std::optional<Reply> got;
         CallOptions co;
         co.timeout = timeout;
-        from.request(target, 7, std::move(body), [&](Reply&& r) { got = std::move(r); }, co);
+        from.request(
+            target, 7, std::move(body), [&](Reply&& r) { got = std::move(r); }, co);
         REQUIRE(until([&] { return got.has_value(); }, timeout + 2s));
         return std::move(*got);
     }
