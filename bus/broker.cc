@@ -300,11 +300,28 @@ void Broker::send_to_worker(Worker& w, Request&& req, const std::string& svc) {
     } else {
         body.move(req.body);
     }
-    if (!send(w.rid, fwd, body)) {
-        // The worker's pipe is gone or full. Answer now rather than wait for expiry.
-        answer_error(req, BusCode::kWorkerLost, "worker unreachable");
+    const SendResult sent = send_message(router_, w.rid, fwd, body);
+    if (sent != SendResult::kOk) {
+        stats_.count_drop();
+        if (!w.idempotent || svc.empty()) req.body.move(body);  // a failed send leaves it intact
+        if (sent == SendResult::kUnreachable) {
+            // ROUTER_MANDATORY says the connection is gone: the worker died (or will come back
+            // on a new connection and READY again). Drop it now rather than at expiry, which
+            // also requeues its idempotent requests, and give this request to another worker.
+            const std::string rid = w.rid;
+            if (!svc.empty()) service(svc).queue.push_front(std::move(req));
+            remove_worker(rid, "unreachable");
+            if (svc.empty()) {
+                answer_error(req, BusCode::kWorkerLost, "worker unreachable");
+                stats_.service(req.env.target)
+                    .record_error(codec::to_int(BusCode::kWorkerLost), since(req.received));
+            }
+            return;
+        }
+        // Its queue is full: answer now rather than pile more on it.
+        answer_error(req, BusCode::kOverloaded, "worker queue full");
         stats_.service(svc.empty() ? req.env.target : svc)
-            .record_error(codec::to_int(BusCode::kWorkerLost), since(req.received));
+            .record_error(codec::to_int(BusCode::kOverloaded), since(req.received));
         return;
     }
     w.last_used = Clock::now();

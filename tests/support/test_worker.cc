@@ -3,7 +3,8 @@
 // ("<name>|<body>"), so a test can tell which worker served a call. Pushes it receives are
 // counted and the count is readable with a request of type kMsgPushCount.
 //   tb-test-worker --manager EP --service S --id N [--kind K] [--load L] [--capacity C]
-//                  [--delay-ms D] [--idempotent]
+//                  [--delay-ms D] [--idempotent] [--curve-public K --curve-secret K
+//                  --curve-server K]
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
@@ -32,6 +33,9 @@ int main(int argc, char** argv) try {
     app.add_option("--capacity", o.capacity, "capacity to declare");
     app.add_option("--delay-ms", delay_ms, "answer after this long");
     app.add_flag("--idempotent", o.idempotent, "declare the service idempotent");
+    app.add_option("--curve-public", o.curve_public_key, "this node's CURVE public key (Z85)");
+    app.add_option("--curve-secret", o.curve_secret_key, "this node's CURVE secret key (Z85)");
+    app.add_option("--curve-server", o.curve_server_key, "the manager's CURVE public key (Z85)");
     CLI11_PARSE(app, argc, argv);
 
     zmq::context_t ctx;

@@ -1,0 +1,220 @@
+// The bus with real processes, where the behaviour is about processes: a frozen worker, a
+// worker killed under load, a manager killed and restarted, CURVE refusing an unknown key.
+// Each test case starts its own tb-manager and tb-test-worker processes on its own ports.
+#include <signal.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "bus/client.h"
+#include "bus/protocol.h"
+#include "bus/security.h"
+#include "codec/fields.h"
+#include "tests/support/process.h"
+#include "tests/support/wait.h"
+
+using namespace std::chrono_literals;
+using tb::bus::BusClient;
+using tb::bus::ClientOptions;
+using tb::bus::Reply;
+using tb::codec::BusCode;
+using tb::test::bin;
+using tb::test::ChildProcess;
+using tb::test::wait_for;
+
+namespace {
+
+struct Cluster {
+    uint16_t base;
+    std::string bus;
+    std::string announce;
+    std::vector<std::string> manager_extra;
+    std::unique_ptr<ChildProcess> manager;
+    std::vector<std::unique_ptr<ChildProcess>> workers;
+    zmq::context_t ctx;
+
+    explicit Cluster(int slot, std::vector<std::string> extra = {})
+        : base(tb::test::port_base(slot)),
+          bus("tcp://127.0.0.1:" + std::to_string(base)),
+          announce("tcp://127.0.0.1:" + std::to_string(base + 1)),
+          manager_extra(std::move(extra)) {
+        start_manager();
+    }
+
+    void start_manager() {
+        std::vector<std::string> argv{bin("tb-manager").string(), "--base-port",
+                                      std::to_string(base), "--set", "manager.metrics=off"};
+        argv.insert(argv.end(), manager_extra.begin(), manager_extra.end());
+        manager = std::make_unique<ChildProcess>(argv);
+    }
+
+    ChildProcess& worker(std::string service, int id, std::vector<std::string> extra = {}) {
+        std::vector<std::string> argv{bin("tb-test-worker").string(), "--manager", bus,
+                                      "--service", service, "--id", std::to_string(id)};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        workers.push_back(std::make_unique<ChildProcess>(argv));
+        return *workers.back();
+    }
+
+    std::optional<Reply> call(std::string target, std::string body = "x",
+                              std::chrono::milliseconds timeout = 5s,
+                              ClientOptions o = {}) {
+        o.manager = bus;
+        BusClient c(ctx, o);
+        return c.call(target, body, timeout);
+    }
+
+    // Registered workers of `service` as the broker sees them (-1 when it does not answer).
+    int workers_of(const std::string& service) {
+        tb::bus::ServiceQuery q{service};
+        auto r = call(std::string(tb::bus::kMmiService), tb::codec::encode(q), 500ms);
+        if (!r || !r->ok()) return -1;
+        tb::bus::ServiceList list;
+        if (tb::codec::decode(r->body, list) != tb::codec::MsgError::kOk) return -1;
+        return list.services.empty() ? 0 : static_cast<int>(list.services[0].workers);
+    }
+
+    static std::string served_by(const std::optional<Reply>& r) {
+        if (!r || !r->ok()) return "";
+        return r->body.substr(0, r->body.find('|'));
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a frozen worker leaves the rotation within 4 s and its request is answered",
+          "[bus][process]") {
+    Cluster c(10);
+    auto& a = c.worker("svc", 1);
+    c.worker("svc", 2);
+    REQUIRE(wait_for([&] { return c.workers_of("svc") == 2; }, 10s));
+
+    REQUIRE(a.signal(SIGSTOP));
+    const auto frozen_at = std::chrono::steady_clock::now();
+    // Least-recently-used rotation sends one of the next two calls to the frozen worker; that
+    // call is answered (worker lost) once the broker expires it.
+    bool saw_lost = false;
+    for (int i = 0; i < 2; ++i) {
+        auto r = c.call("svc", "x", 6s);
+        REQUIRE(r.has_value());
+        if (r->code == tb::codec::to_int(BusCode::kWorkerLost)) saw_lost = true;
+    }
+    CHECK(saw_lost);
+    REQUIRE(wait_for([&] { return c.workers_of("svc") == 1; }, 5s));
+    CHECK(std::chrono::steady_clock::now() - frozen_at < 4500ms);
+    for (int i = 0; i < 5; ++i) CHECK(Cluster::served_by(c.call("svc")) == "worker-2");
+
+    // After SIGCONT it is told it is unknown, registers again and serves again.
+    REQUIRE(a.signal(SIGCONT));
+    REQUIRE(wait_for([&] { return c.workers_of("svc") == 2; }, 6s));
+    std::set<std::string> seen;
+    for (int i = 0; i < 6; ++i) seen.insert(Cluster::served_by(c.call("svc")));
+    CHECK(seen.count("worker-1") == 1);
+}
+
+TEST_CASE("kill -9 of a worker under load: idempotent requests are answered by the other",
+          "[bus][process]") {
+    Cluster c(20);
+    auto& a = c.worker("db", 1, {"--idempotent", "--delay-ms", "100"});
+    c.worker("db", 2, {"--idempotent", "--delay-ms", "100"});
+    REQUIRE(wait_for([&] { return c.workers_of("db") == 2; }, 10s));
+
+    std::atomic<int> ok{0};
+    std::atomic<int> failed{0};
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> callers;
+    for (int t = 0; t < 8; ++t) {
+        callers.emplace_back([&] {
+            zmq::context_t ctx;
+            ClientOptions o;
+            o.manager = c.bus;
+            BusClient client(ctx, o);
+            while (!stop) {
+                auto r = client.call("db", "settle", 5s);
+                (r && r->ok() ? ok : failed)++;
+            }
+        });
+    }
+    REQUIRE(wait_for([&] { return ok.load() >= 40; }, 10s));
+    a.signal(SIGKILL);
+    REQUIRE(a.wait(5s).has_value());
+    const int ok_at_kill = ok.load();
+    REQUIRE(wait_for([&] { return ok.load() >= ok_at_kill + 80; }, 15s));
+    stop = true;
+    for (auto& t : callers) t.join();
+    CHECK(failed.load() == 0);
+    for (int i = 0; i < 5; ++i) CHECK(Cluster::served_by(c.call("db")) == "worker-2");
+    CHECK(c.workers_of("db") == 1);
+}
+
+TEST_CASE("after a manager restart every worker is registered again within 5 s",
+          "[bus][process]") {
+    Cluster c(30);
+    for (int i = 1; i <= 3; ++i) c.worker("login", i);
+    c.worker("game.gomoku.1", 1, {"--kind", "game"});
+    REQUIRE(wait_for([&] { return c.workers_of("login") == 3; }, 10s));
+
+    c.manager->signal(SIGKILL);
+    REQUIRE(c.manager->wait(5s).has_value());
+    c.start_manager();
+    const auto restarted = std::chrono::steady_clock::now();
+    REQUIRE(wait_for(
+        [&] { return c.workers_of("login") == 3 && c.workers_of("game.gomoku.1") == 1; }, 8s));
+    CHECK(std::chrono::steady_clock::now() - restarted < 5s);
+    CHECK(Cluster::served_by(c.call("login")).starts_with("worker-"));
+}
+
+TEST_CASE("with CURVE a node whose key is not listed cannot register and the refusal is announced",
+          "[bus][process]") {
+    const auto server = tb::bus::generate_keypair();
+    const auto listed = tb::bus::generate_keypair();
+    const auto unknown = tb::bus::generate_keypair();
+    Cluster c(40, {"--set", "curve.enabled=true", "--set", "curve.secret_key=" + server.secret_key,
+                   "--set", "curve.allowed_keys=" + listed.public_key});
+    auto curve_args = [&](const tb::bus::CurveKeyPair& k) {
+        return std::vector<std::string>{"--curve-public", k.public_key, "--curve-secret",
+                                        k.secret_key, "--curve-server", server.public_key};
+    };
+    ClientOptions admin;
+    admin.curve_public_key = listed.public_key;
+    admin.curve_secret_key = listed.secret_key;
+    admin.curve_server_key = server.public_key;
+    auto workers_seen = [&](const std::string& service) {
+        tb::bus::ServiceQuery q{service};
+        auto r = c.call(std::string(tb::bus::kMmiService), tb::codec::encode(q), 500ms, admin);
+        tb::bus::ServiceList list;
+        if (!r || tb::codec::decode(r->body, list) != tb::codec::MsgError::kOk) return -1;
+        return list.services.empty() ? 0 : static_cast<int>(list.services[0].workers);
+    };
+    c.worker("good", 1, curve_args(listed));
+    REQUIRE(wait_for([&] { return workers_seen("good") == 1; }, 10s));
+
+    // A subscriber with a listed key watches the events while the unknown node tries.
+    zmq::socket_t sub(c.ctx, zmq::socket_type::sub);
+    sub.set(zmq::sockopt::linger, 0);
+    tb::bus::apply_curve_client(sub, listed, server.public_key);
+    sub.set(zmq::sockopt::subscribe, std::string(tb::bus::kTopicEvent));
+    sub.connect(c.announce);
+    auto& intruder = c.worker("bad", 2, curve_args(unknown));
+    bool refused = false;
+    REQUIRE(wait_for(
+        [&] {
+            zmq::message_t topic;
+            zmq::message_t body;
+            while (sub.recv(topic, zmq::recv_flags::dontwait)) {
+                if (!sub.recv(body, zmq::recv_flags::dontwait)) break;
+                tb::bus::SocketEventBody e;
+                if (tb::codec::decode(body.to_string_view(), e) != tb::codec::MsgError::kOk) {
+                    continue;
+                }
+                if (e.event == "refused" && e.detail == unknown.public_key) refused = true;
+            }
+            return refused;
+        },
+        10s));
+    CHECK(workers_seen("bad") == 0);
+    CHECK(intruder.running());
+    // A plain client without keys gets no answer at all.
+    CHECK_FALSE(c.call(std::string(tb::bus::kMmiEcho), "x", 500ms).has_value());
+}
