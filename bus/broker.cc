@@ -276,7 +276,10 @@ void Broker::on_request(Incoming& in) {
     }
     auto deadline = req.received + options_.queue_deadline;
     if (req.env.timeout_ms > 0) {
-        deadline = std::min(deadline, req.received + std::chrono::milliseconds(req.env.timeout_ms));
+        // Answer "no service" a little before the caller gives up, so it learns why instead of
+        // seeing a bare timeout.
+        const auto caller = std::chrono::milliseconds(req.env.timeout_ms * 9 / 10);
+        deadline = std::min(deadline, req.received + caller);
     }
     req.queue_deadline = deadline;
     if (s.queue.empty()) {

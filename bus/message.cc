@@ -23,7 +23,9 @@ SendResult failed(const zmq::error_t& e) {
 
 SendResult send_message(zmq::socket_t& socket, std::string_view routing_id,
                         const codec::Envelope& env, zmq::message_t& body) {
-    std::string header;
+    // Reused per thread: no allocation per send once it has grown to a header's size.
+    thread_local std::string header;
+    header.clear();
     if (!codec::encode_envelope(env, header)) return SendResult::kError;
     try {
         if (!routing_id.empty()) {

@@ -1,15 +1,10 @@
 #include "codec/envelope.h"
 
+#include <cstring>
+
 namespace tb::codec {
 
 namespace {
-
-template <class T>
-void put(std::string& out, T v) {
-    for (int shift = (sizeof(T) - 1) * 8; shift >= 0; shift -= 8) {
-        out.push_back(static_cast<char>(static_cast<uint64_t>(v) >> shift));
-    }
-}
 
 // A bounds-checked big-endian reader: every read says whether the bytes were there.
 class Reader {
@@ -86,25 +81,37 @@ bool encode_envelope(const Envelope& env, std::string& out) {
         return false;
     }
     const std::string_view text = std::string_view(env.error_text).substr(0, kMaxErrorTextLength);
-    out.reserve(out.size() + kFixedHeaderLength + 6 + env.target.size() + env.source.size() +
-                text.size() + 8 * env.sessions.size());
-    put<uint8_t>(out, kBusVersion);
-    put<uint8_t>(out, static_cast<uint8_t>(env.command));
-    put<uint16_t>(out, env.flags);
-    put<uint32_t>(out, env.msg_type);
-    put<uint64_t>(out, env.correlation);
-    put<uint64_t>(out, env.session);
-    put<uint64_t>(out, env.user);
-    put<uint32_t>(out, static_cast<uint32_t>(env.error_code));
-    put<uint32_t>(out, env.timeout_ms);
-    put<uint8_t>(out, static_cast<uint8_t>(env.target.size()));
-    out.append(env.target);
-    put<uint8_t>(out, static_cast<uint8_t>(env.source.size()));
-    out.append(env.source);
-    put<uint16_t>(out, static_cast<uint16_t>(text.size()));
-    out.append(text);
-    put<uint16_t>(out, static_cast<uint16_t>(env.sessions.size()));
-    for (const uint64_t s : env.sessions) put<uint64_t>(out, s);
+    // Sized once, then written through a pointer: no capacity check per byte or field.
+    const std::size_t at = out.size();
+    out.resize(at + kFixedHeaderLength + 6 + env.target.size() + env.source.size() + text.size() +
+               8 * env.sessions.size());
+    char* p = out.data() + at;
+    const auto be = [&p](uint64_t v, std::size_t bytes) {
+        for (std::size_t i = 0; i < bytes; ++i) {
+            *p++ = static_cast<char>(v >> ((bytes - 1 - i) * 8));
+        }
+    };
+    const auto raw = [&p](std::string_view s) {
+        if (!s.empty()) std::memcpy(p, s.data(), s.size());
+        p += s.size();
+    };
+    be(kBusVersion, 1);
+    be(static_cast<uint8_t>(env.command), 1);
+    be(env.flags, 2);
+    be(env.msg_type, 4);
+    be(env.correlation, 8);
+    be(env.session, 8);
+    be(env.user, 8);
+    be(static_cast<uint32_t>(env.error_code), 4);
+    be(env.timeout_ms, 4);
+    be(env.target.size(), 1);
+    raw(env.target);
+    be(env.source.size(), 1);
+    raw(env.source);
+    be(text.size(), 2);
+    raw(text);
+    be(env.sessions.size(), 2);
+    for (const uint64_t s : env.sessions) be(s, 8);
     return true;
 }
 

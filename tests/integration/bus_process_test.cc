@@ -50,16 +50,20 @@ struct Cluster {
     }
 
     ChildProcess& worker(std::string service, int id, std::vector<std::string> extra = {}) {
-        std::vector<std::string> argv{bin("tb-test-worker").string(), "--manager", bus,
-                                      "--service", service, "--id", std::to_string(id)};
+        std::vector<std::string> argv{bin("tb-test-worker").string(),
+                                      "--manager",
+                                      bus,
+                                      "--service",
+                                      service,
+                                      "--id",
+                                      std::to_string(id)};
         argv.insert(argv.end(), extra.begin(), extra.end());
         workers.push_back(std::make_unique<ChildProcess>(argv));
         return *workers.back();
     }
 
     std::optional<Reply> call(std::string target, std::string body = "x",
-                              std::chrono::milliseconds timeout = 5s,
-                              ClientOptions o = {}) {
+                              std::chrono::milliseconds timeout = 5s, ClientOptions o = {}) {
         o.manager = bus;
         BusClient c(ctx, o);
         return c.call(target, body, timeout);
@@ -148,8 +152,7 @@ TEST_CASE("kill -9 of a worker under load: idempotent requests are answered by t
     CHECK(c.workers_of("db") == 1);
 }
 
-TEST_CASE("after a manager restart every worker is registered again within 5 s",
-          "[bus][process]") {
+TEST_CASE("after a manager restart every worker is registered again within 5 s", "[bus][process]") {
     Cluster c(30);
     for (int i = 1; i <= 3; ++i) c.worker("login", i);
     c.worker("game.gomoku.1", 1, {"--kind", "game"});
@@ -173,8 +176,8 @@ TEST_CASE("with CURVE a node whose key is not listed cannot register and the ref
     Cluster c(40, {"--set", "curve.enabled=true", "--set", "curve.secret_key=" + server.secret_key,
                    "--set", "curve.allowed_keys=" + listed.public_key});
     auto curve_args = [&](const tb::bus::CurveKeyPair& k) {
-        return std::vector<std::string>{"--curve-public", k.public_key, "--curve-secret",
-                                        k.secret_key, "--curve-server", server.public_key};
+        return std::vector<std::string>{"--curve-public", k.public_key,     "--curve-secret",
+                                        k.secret_key,     "--curve-server", server.public_key};
     };
     ClientOptions admin;
     admin.curve_public_key = listed.public_key;

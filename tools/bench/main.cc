@@ -1,0 +1,134 @@
+// tb-bench: benchmarks that start what they measure and stop it again.
+//   tb-bench bus [--json] [--seconds S | --short] [--base-port B] [--repeat N] [--check]
+// Hidden subcommands are the child processes tb-bench starts from its own executable:
+//   tb-bench raw-proxy --frontend EP --backend EP   (plain zmq_proxy, ROUTER/DEALER)
+//   tb-bench raw-echo --connect EP                  (plain libzmq echo)
+//   tb-bench echo-worker --manager EP --id N        (node runtime, service bench.echo)
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <thread>
+
+#include "tools/bench/bench.h"
+
+namespace {
+
+// SIGINT/SIGTERM become tb::bench::request_stop(): blocked in every thread (the mask is
+// inherited, so this runs before any other thread starts) and collected by one watcher thread;
+// the run then unwinds and its destructors stop the children.
+class StopOnSignal {
+public:
+    StopOnSignal() {
+        sigemptyset(&set_);
+        sigaddset(&set_, SIGINT);
+        sigaddset(&set_, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &set_, &previous_);
+        ::signal(SIGPIPE, SIG_IGN);
+        watcher_ = std::thread([this] {
+            const timespec slice{0, 100 * 1000 * 1000};
+            while (!done_) {
+                if (sigtimedwait(&set_, nullptr, &slice) > 0) tb::bench::request_stop();
+            }
+        });
+    }
+    ~StopOnSignal() {
+        done_ = true;
+        watcher_.join();
+    }
+    StopOnSignal(const StopOnSignal&) = delete;
+    StopOnSignal& operator=(const StopOnSignal&) = delete;
+
+private:
+    sigset_t set_{};
+    sigset_t previous_{};
+    std::atomic<bool> done_{false};
+    std::thread watcher_;
+};
+
+int run_bus(tb::bench::BusBenchOptions o, bool json, bool check) {
+    StopOnSignal stop;
+    if (!json)
+        o.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+    tb::bench::BusBenchResults r;
+    try {
+        r = tb::bench::run_bus_bench(o);
+    } catch (const tb::bench::Interrupted&) {
+        std::fprintf(stderr, "tb-bench: interrupted\n");
+        return 130;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "tb-bench: %s\n", e.what());
+        return 1;
+    }
+    if (json) {
+        std::cout << tb::bench::to_json(r).dump() << std::endl;
+    } else {
+        std::cout << tb::bench::to_table(r, o) << std::flush;
+    }
+    if (check) {
+        for (const auto& t : tb::bench::check_targets(r)) {
+            if (!t.met) return 2;
+        }
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    CLI::App app{"tb-bench: tablebus benchmarks (each starts and stops what it measures)"};
+    app.require_subcommand(1);
+
+    tb::bench::BusBenchOptions o;
+    bool json = false;
+    bool short_run = false;
+    bool check = false;
+    double seconds = 3.0;
+    CLI::App* bus = app.add_subcommand(
+        "bus", "round trips: node runtime via tb-manager vs plain libzmq via zmq_proxy");
+    bus->add_flag("--json", json, "print only the results as one JSON object");
+    auto* seconds_opt = bus->add_option("--seconds", seconds, "seconds per measurement (default 3)")
+                            ->check(CLI::Range(0.1, 3600.0));
+    bus->add_flag("--short", short_run, "1 s per measurement (CI smoke)");
+    bus->add_option("--base-port", o.base_port,
+                    "tb-manager on base and base+1, the raw proxy on base+10 and base+11")
+        ->capture_default_str()
+        ->check(CLI::Range(1024, 65515));
+    bus->add_option("--warmup", o.warmup, "warm-up calls before each measurement")
+        ->capture_default_str();
+    bus->add_option("--manager-bin", o.manager_binary,
+                    "tb-manager to start (default: the one next to tb-bench)");
+    bus->add_option("--repeat", o.repeat,
+                    "runs per scenario and side, alternating; the median (by req/s) is reported")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100));
+    bus->add_flag("--check", check, "exit 2 when a target ratio is missed");
+    // For profiling one side (perf, callgrind): the output then lacks the other side.
+    bus->add_option("--only", o.only)->check(CLI::IsMember({"raw", "tablebus"}))->group("");
+
+    std::string frontend, backend, connect, manager;
+    int32_t id = 1;
+    CLI::App* proxy = app.add_subcommand("raw-proxy", "")->group("");
+    proxy->add_option("--frontend", frontend)->required();
+    proxy->add_option("--backend", backend)->required();
+    CLI::App* echo = app.add_subcommand("raw-echo", "")->group("");
+    echo->add_option("--connect", connect)->required();
+    CLI::App* worker = app.add_subcommand("echo-worker", "")->group("");
+    worker->add_option("--manager", manager)->required();
+    worker->add_option("--id", id)->required();
+
+    CLI11_PARSE(app, argc, argv);
+
+    if (proxy->parsed()) return tb::bench::raw_proxy_main(frontend, backend);
+    if (echo->parsed()) return tb::bench::raw_echo_main(connect);
+    if (worker->parsed()) return tb::bench::echo_worker_main(manager, id);
+    if (short_run && seconds_opt->count() == 0) seconds = 1.0;
+    o.duration = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0));
+    return run_bus(o, json, check);
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "tb-bench: %s\n", e.what());
+    return 1;
+}
