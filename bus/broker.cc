@@ -651,26 +651,14 @@ void Broker::answer_error(const Request& req, BusCode code, std::string_view tex
 
 void Broker::answer_error(const std::string& rid, const Envelope& req, int32_t code,
                           std::string_view text) {
-    Envelope e;
-    e.command = Command::kError;
-    e.msg_type = req.msg_type;
-    e.correlation = req.correlation;
-    e.session = req.session;
-    e.user = req.user;
-    e.error_code = code;
-    e.error_text = std::string(text);
+    Envelope e = codec::answer_to(req, Command::kError, code, text);
     e.source = "manager";
     zmq::message_t empty;
     send(rid, e, empty);
 }
 
 void Broker::reply_body(const std::string& rid, const Envelope& req, std::string_view body) {
-    Envelope e;
-    e.command = Command::kReply;
-    e.msg_type = req.msg_type;
-    e.correlation = req.correlation;
-    e.session = req.session;
-    e.user = req.user;
+    Envelope e = codec::answer_to(req, Command::kReply);
     e.source = "manager";
     zmq::message_t m(body.data(), body.size());
     send(rid, e, m);

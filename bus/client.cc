@@ -46,14 +46,7 @@ std::optional<Reply> BusClient::call(std::string_view target, std::string_view b
                 in.env.command != codec::Command::kError) {
                 continue;
             }
-            Reply r;
-            r.code = in.env.command == codec::Command::kError && in.env.error_code == 0
-                         ? codec::to_int(codec::Errno::kFailure)
-                         : in.env.error_code;
-            r.text = in.env.error_text;
-            r.body.assign(in.body_view());
-            r.env = std::move(in.env);
-            return r;
+            return reply_from(std::move(in));
         }
     }
 }

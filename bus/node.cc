@@ -331,16 +331,20 @@ void Node::dispatch(Incoming& in) {
     }
 }
 
-void Node::on_answer(Incoming& in) {
+Reply reply_from(Incoming&& in) {
     Reply r;
     r.code = in.env.command == Command::kError && in.env.error_code == 0
                  ? codec::to_int(codec::Errno::kFailure)
                  : in.env.error_code;
     r.text = in.env.error_text;
     r.body.assign(in.body_view());
-    const uint64_t id = in.env.correlation;
     r.env = std::move(in.env);
-    complete(id, std::move(r));
+    return r;
+}
+
+void Node::on_answer(Incoming& in) {
+    const uint64_t id = in.env.correlation;
+    complete(id, reply_from(std::move(in)));
 }
 
 void Node::complete(uint64_t id, Reply&& r) {
@@ -432,25 +436,11 @@ bool Node::multicast(std::string_view proxy_identity, uint32_t msg_type, std::st
 }
 
 void Node::reply(const Envelope& req, std::string_view body) {
-    Envelope e;
-    e.command = Command::kReply;
-    e.msg_type = req.msg_type;
-    e.correlation = req.correlation;
-    e.session = req.session;
-    e.user = req.user;
-    send(e, body);
+    send(codec::answer_to(req, Command::kReply), body);
 }
 
 void Node::fail(const Envelope& req, int32_t code, std::string_view text) {
-    Envelope e;
-    e.command = Command::kError;
-    e.msg_type = req.msg_type;
-    e.correlation = req.correlation;
-    e.session = req.session;
-    e.user = req.user;
-    e.error_code = code;
-    e.error_text = std::string(text);
-    send(e, {});
+    send(codec::answer_to(req, Command::kError, code, text), {});
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -60,6 +60,9 @@ struct Reply {
     bool ok() const noexcept { return code == 0; }
 };
 
+// The Reply an answer on the bus carries (an ERROR without a code counts as Errno 1).
+Reply reply_from(Incoming&& answer);
+
 struct CallOptions {
     std::chrono::milliseconds timeout{0};  // 0 = the node's default
     uint64_t session = 0;

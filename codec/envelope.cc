@@ -71,6 +71,19 @@ std::string_view envelope_error_name(EnvelopeError e) noexcept {
     return "unknown";
 }
 
+Envelope answer_to(const Envelope& request, Command command, int32_t error_code,
+                   std::string_view error_text) {
+    Envelope e;
+    e.command = command;
+    e.msg_type = request.msg_type;
+    e.correlation = request.correlation;
+    e.session = request.session;
+    e.user = request.user;
+    e.error_code = error_code;
+    e.error_text = std::string(error_text);
+    return e;
+}
+
 bool is_valid_identity(std::string_view s) noexcept {
     return !s.empty() && s.size() <= kMaxIdentityLength && printable(s);
 }

@@ -86,6 +86,11 @@ bool encode_envelope(const Envelope& env, std::string& out);
 EnvelopeError decode_envelope(std::string_view bytes, Envelope& out,
                               uint8_t* version_seen = nullptr) noexcept;
 
+// The envelope of an answer (REPLY or ERROR) to `request`: same message type, correlation,
+// session and user; error code and text set for an ERROR.
+Envelope answer_to(const Envelope& request, Command command, int32_t error_code = 0,
+                   std::string_view error_text = {});
+
 // A bus identity or service name is 1..64 printable ASCII bytes without spaces.
 bool is_valid_identity(std::string_view s) noexcept;
 
