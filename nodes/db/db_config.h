@@ -1,0 +1,46 @@
+#pragma once
+// tb-db's settings (conf/db.toml): storage endpoints, the pool, and the tunable values of the
+// game economy that live in config rather than in the database.
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "nodes/common/config.h"
+#include "nodes/common/mariadb.h"
+#include "nodes/common/redis.h"
+
+namespace tb::db {
+
+struct DbConfig {
+    DbConfig() { mysql.database = "tablebus"; }
+
+    common::NodeConfig node;
+    common::MariaDbConfig mysql;
+    common::RedisConfig redis;
+    int32_t pool_size = 4;      // threads, each with its own MariaDB and Redis connection
+    int32_t queue_cap = 10000;  // jobs waiting for a thread before "overloaded"
+    int64_t initial_score = 10000;
+    int64_t initial_diamond = 10;
+    std::vector<std::string> signin_score = {"100", "200", "300", "400", "500", "600", "1000"};
+    std::vector<std::string> signin_diamond = {"0", "0", "1", "0", "0", "1", "3"};
+    std::string signin_timezone = "+08:00";
+    int64_t robot_topup_score = 10000;  // robots are brought back to this when they run low
+    int64_t robot_min_score = 2000;     // a robot under this is topped up when acquired
+    int32_t pbkdf2_iterations = 100000;
+    int32_t lockout_failures = 5;   // failed logins before the account is locked
+    int32_t lockout_seconds = 600;  // how long failures count and the lock lasts
+    bool migrate_at_start = true;
+
+    // Validated forms of the string lists above (filled by finish()).
+    std::array<int64_t, 7> signin_score_by_day{};
+    std::array<int64_t, 7> signin_diamond_by_day{};
+    int utc_offset_minutes = 0;
+
+    // Checks the cross-field rules and fills the derived values; throws common::ConfigError.
+    void finish();
+};
+
+void bind_db_config(common::ConfigSchema& schema, DbConfig& cfg);
+
+}  // namespace tb::db

@@ -1,0 +1,243 @@
+#include "nodes/db/db_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include "codec/errors.h"
+#include "codec/fields.h"
+
+namespace tb::db {
+
+using codec::BusCode;
+using common::DbException;
+
+namespace {
+
+bus::NodeOptions node_options(const DbConfig& cfg) {
+    bus::NodeOptions o;
+    o.kind = "db";
+    o.id = cfg.node.id;
+    o.service = std::string(common::kDbService);
+    o.manager = cfg.node.manager_endpoint();
+    o.announce = cfg.node.announce_endpoint();  // the replica tells stale online entries
+    o.capacity = cfg.queue_cap;
+    // Every operation is safe to run twice: treasure changes are keyed, creation is unique.
+    o.idempotent = true;
+    return o;
+}
+
+}  // namespace
+
+DbService::DbService(zmq::context_t& ctx, bus::EventLoop& loop, const DbConfig& cfg,
+                     std::function<int64_t()> now)
+    : cfg_(cfg), loop_(loop), node_(ctx, loop, node_options(cfg)), now_(std::move(now)) {
+    using namespace common;
+    serve<RegisterRequest>(kDbRegisterOrLogin, [](Store& s, const RegisterRequest& r) {
+        return s.register_or_login(r);
+    });
+    serve_user(kDbLoadUser, [](Store& s, int64_t uid) { return s.load_user(uid); });
+    serve<SettleRequest>(kDbSettle, [](Store& s, const SettleRequest& r) { return s.settle(r); });
+    serve<ChangeTreasureRequest>(kDbChangeTreasure, [](Store& s, const ChangeTreasureRequest& r) {
+        return s.change_treasure(r);
+    });
+    serve<TopUpRequest>(kDbTopUp, [](Store& s, const TopUpRequest& r) { return s.top_up(r); });
+    serve_user(kDbSignInDays, [](Store& s, int64_t uid) { return s.sign_in_days(uid); });
+    serve_user(kDbSignIn, [](Store& s, int64_t uid) { return s.sign_in(uid); });
+    serve<OnlineEntry>(kDbOnlineSet,
+                       [](Store& s, const OnlineEntry& e) { return s.online_set(e); });
+    serve<OnlineEntry>(kDbOnlineDelete,
+                       [](Store& s, const OnlineEntry& e) { return s.online_delete(e); });
+    serve<NodeEntries>(kDbOnlineClearNode,
+                       [](Store& s, const NodeEntries& n) { return s.online_clear_node(n.node); });
+    serve<RankingRequest>(kDbRanking,
+                          [](Store& s, const RankingRequest& r) { return s.ranking(r); });
+    serve<RobotRequest>(kDbRobotAcquire,
+                        [](Store& s, const RobotRequest& r) { return s.robots(r); });
+
+    // Online get: an entry that points at a node no longer on the bus is treated as absent, so
+    // a crashed game node can never lock its players out.
+    node_.on_request(kDbOnlineGet, [this](bus::Request& req) {
+        UserQuery q;
+        if (codec::decode(req.body, q) != codec::MsgError::kOk) {
+            node_.fail(req.env, codec::to_int(codec::Errno::kMalformed), "malformed");
+            return;
+        }
+        auto env = req.env;
+        Job job;
+        job.run = [this, env, q](Store& store) {
+            auto out = store.online_get(q.user_id);
+            loop_.post([this, env, entry = std::move(out.value)] { answer_online(env, entry); });
+        };
+        job.fail = answer_failure(env);
+        const bool accepted = submit(std::move(job));
+        if (!accepted) node_.fail(env, codec::to_int(BusCode::kOverloaded), "overloaded");
+    });
+
+    for (int i = 0; i < cfg_.pool_size; ++i) {
+        threads_.emplace_back([this] { worker_main(); });
+    }
+}
+
+DbService::~DbService() {
+    loop_.cancel(health_timer_);
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+}
+
+void DbService::start() {
+    node_.start();
+    // Storage health goes out with the heartbeats; while down, probe so that recovery does not
+    // wait for the next client request.
+    health_timer_ = loop_.add_repeating(std::chrono::milliseconds(500), [this] {
+        node_.set_degraded(storage_down_.load());
+        if (storage_down_.load() && !probing_.exchange(true)) probe();
+    });
+}
+
+std::size_t DbService::queued() const {
+    std::lock_guard lock(mutex_);
+    return jobs_.size();
+}
+
+template <class Req, class Op>
+void DbService::serve(uint32_t type, Op op) {
+    node_.on_request(type, [this, op](bus::Request& req) {
+        Req decoded;
+        if (codec::decode(req.body, decoded) != codec::MsgError::kOk) {
+            node_.fail(req.env, codec::to_int(codec::Errno::kMalformed), "malformed");
+            return;
+        }
+        auto env = req.env;
+        Job job;
+        job.run = [this, env, op, decoded = std::move(decoded)](Store& store) {
+            auto out = op(store, decoded);
+            loop_.post([this, env, out = std::move(out)] {
+                if (out.ok()) {
+                    node_.reply(env, codec::encode(out.value));
+                } else {
+                    node_.fail(env, out.code, out.text);
+                }
+            });
+        };
+        job.fail = answer_failure(env);
+        const bool accepted = submit(std::move(job));
+        if (!accepted) node_.fail(env, codec::to_int(BusCode::kOverloaded), "overloaded");
+    });
+}
+
+template <class Op>
+void DbService::serve_user(uint32_t type, Op op) {
+    serve<common::UserQuery>(
+        type, [op](Store& s, const common::UserQuery& q) { return op(s, q.user_id); });
+}
+
+bool DbService::submit(Job job) {
+    {
+        std::lock_guard lock(mutex_);
+        if (jobs_.size() >= static_cast<std::size_t>(cfg_.queue_cap)) return false;
+        jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+    return true;
+}
+
+void DbService::worker_main() {
+    Store store(cfg_, now_);
+    auto retry_after = std::chrono::steady_clock::time_point{};
+    for (;;) {
+        Job job;
+        {
+            std::unique_lock lock(mutex_);
+            cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+            if (stopping_) return;
+            job = std::move(jobs_.front());
+            jobs_.pop_front();
+        }
+        run_job(store, retry_after, job);
+    }
+}
+
+void DbService::answer_online(const codec::Envelope& env, common::OnlineEntry entry) {
+    if (entry.node.empty() || (node_.synced() && node_.table().contains(entry.node))) {
+        node_.reply(env, codec::encode(entry));
+        return;
+    }
+    // Not in our replica: it may have just joined (the replica lags by up to a heartbeat), so
+    // ask the broker before declaring the entry stale.
+    bus::NodeQuery q{entry.node};
+    node_.request(bus::kMmiHealth, 0, codec::encode(q), [this, env, entry](bus::Reply&& r) mutable {
+        bus::HealthReply h;
+        const bool live =
+            r.ok() && codec::decode(r.body, h) == codec::MsgError::kOk && h.registered;
+        if (!live) {
+            const int64_t uid = entry.user_id;
+            entry = common::OnlineEntry{};
+            entry.user_id = uid;
+        }
+        node_.reply(env, codec::encode(entry));
+    });
+}
+
+DbService::Job::fail_type DbService::answer_failure(const codec::Envelope& env) {
+    return [this, env](int32_t code, std::string text) {
+        loop_.post([this, env, code, text = std::move(text)] { node_.fail(env, code, text); });
+    };
+}
+
+void DbService::run_job(Store& store, std::chrono::steady_clock::time_point& retry_after,
+                        Job& job) {
+    try {
+        const auto now = std::chrono::steady_clock::now();
+        if (!store.connected()) {
+            // Fail fast while storage is down: one connect attempt per thread per second, not
+            // one connect timeout per request.
+            if (now < retry_after) {
+                throw DbException(common::DbStatus::kConnection, 0, "storage unavailable");
+            }
+            try {
+                store.connect();
+            } catch (const DbException&) {
+                retry_after = now + std::chrono::seconds(1);
+                throw;
+            }
+        }
+        job.run(store);
+        storage_down_.store(false);
+    } catch (const DbException& e) {
+        if (e.connection_lost()) {
+            store.disconnect();
+            storage_down_.store(true);
+            spdlog::debug("db: storage unavailable: {}", e.what());
+            if (job.fail) job.fail(codec::to_int(BusCode::kStorage), "storage unavailable");
+            return;
+        }
+        spdlog::error("db: storage error {}: {}", e.code(), e.what());
+        if (job.fail) job.fail(codec::to_int(codec::Errno::kFailure), "failure");
+    } catch (const std::exception& e) {
+        spdlog::error("db: request failed: {}", e.what());
+        if (job.fail) job.fail(codec::to_int(codec::Errno::kFailure), "failure");
+    }
+}
+
+void DbService::probe() {
+    Job job;
+    job.run = [this](Store& store) {
+        if (!store.ping()) {
+            store.disconnect();
+            throw DbException(common::DbStatus::kConnection, 0, "probe failed");
+        }
+    };
+    job.fail = [this](int32_t, std::string) { probing_.store(false); };
+    const auto done = job.run;
+    job.run = [this, done](Store& store) {
+        done(store);
+        probing_.store(false);
+        spdlog::info("db: storage reachable again");
+    };
+    if (!submit(std::move(job))) probing_.store(false);
+}
+
+}  // namespace tb::db

@@ -1,0 +1,82 @@
+#pragma once
+// The db service on the bus: decodes each request on the loop thread, runs the storage work on
+// a pool of threads (each with its own Store: its own MariaDB and Redis connections), and
+// answers back on the loop thread. The loop never blocks on storage, so heartbeats keep
+// flowing while MariaDB is slow or gone.
+//
+// Storage down: a request whose thread cannot reach storage is answered at once with
+// BusCode::kStorage; threads do not retry a failed connect for a second, so a burst of
+// requests fails fast instead of each waiting out a connect timeout. The node reports itself
+// degraded in its heartbeats until a background probe reaches storage again.
+//
+// Threading: construct, start and destroy on the loop thread (or before the loop runs).
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+#include <zmq.hpp>
+
+#include "bus/event_loop.h"
+#include "bus/node.h"
+#include "nodes/db/db_config.h"
+#include "nodes/db/store.h"
+
+namespace tb::db {
+
+class DbService {
+public:
+    // `cfg` must outlive the service. `now` (unix seconds) is for tests of the calendar.
+    DbService(zmq::context_t& ctx, bus::EventLoop& loop, const DbConfig& cfg,
+              std::function<int64_t()> now = {});
+    ~DbService();
+    DbService(const DbService&) = delete;
+    DbService& operator=(const DbService&) = delete;
+
+    void start();
+    bus::Node& node() noexcept { return node_; }
+    bool degraded() const noexcept { return storage_down_.load(); }
+    std::size_t queued() const;
+
+private:
+    struct Job {
+        std::function<void(Store&)> run;
+        // Answers the request when `run` could not (storage down, a bug): called on a pool
+        // thread, so it only posts to the loop.
+        using fail_type = std::function<void(int32_t code, std::string text)>;
+        fail_type fail;
+    };
+
+    // Registers a handler that decodes `Req`, runs `op(store, req)` on the pool and answers.
+    template <class Req, class Op>
+    void serve(uint32_t type, Op op);
+    template <class Op>
+    void serve_user(uint32_t type, Op op);
+    bool submit(Job job);
+    void worker_main();
+    void run_job(Store& store, std::chrono::steady_clock::time_point& retry_after, Job& job);
+    Job::fail_type answer_failure(const codec::Envelope& env);
+    void probe();
+    // Answers an online lookup, treating an entry for a node not on the bus as absent.
+    void answer_online(const codec::Envelope& env, common::OnlineEntry entry);
+
+    const DbConfig& cfg_;  // owned by main, outlives the service
+    bus::EventLoop& loop_;
+    bus::Node node_;
+    std::function<int64_t()> now_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable cv_;
+    std::deque<Job> jobs_;
+    bool stopping_ = false;
+    std::vector<std::thread> threads_;
+    std::atomic<bool> storage_down_{false};
+    std::atomic<bool> probing_{false};
+    bus::TimerId health_timer_ = 0;
+};
+
+}  // namespace tb::db

@@ -1,0 +1,15 @@
+# Writes migrations.inc: every conf/sql/NNN_name.sql as {NNN, R"tbsql(...)tbsql"}.
+# Run with -DSQL_DIR=... -DOUT=...
+file(GLOB files "${SQL_DIR}/[0-9][0-9][0-9]_*.sql")
+list(SORT files)
+set(body "constexpr Migration kMigrations[] = {\n")
+foreach(f ${files})
+    get_filename_component(name "${f}" NAME)
+    string(SUBSTRING "${name}" 0 3 version)
+    math(EXPR version "${version}")
+    file(READ "${f}" sql)
+    string(APPEND body "    {${version}, R\"tbsql(${sql})tbsql\"},\n")
+endforeach()
+string(APPEND body "};\n")
+file(WRITE "${OUT}.tmp" "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OUT}")

@@ -1,0 +1,87 @@
+#pragma once
+// The db node's storage operations on one MariaDB connection and one Redis connection. One
+// Store per pool thread: nothing here is shared or locked. Every balance change is one
+// transaction that writes the balance and its treasure_log row together; the log's unique
+// (change key, user) makes a repeated round or request change nothing the second time.
+//
+// Failures: a rule the caller broke comes back as an Outcome code (codec::Errno); storage
+// trouble throws common::DbException (the pool answers "storage unavailable" and reconnects).
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "nodes/common/db_api.h"
+#include "nodes/common/mariadb.h"
+#include "nodes/common/redis.h"
+#include "nodes/db/db_config.h"
+
+namespace tb::db {
+
+template <class T>
+struct Outcome {
+    int32_t code = 0;  // codec::Errno; 0 = ok
+    std::string text;
+    T value{};
+
+    static Outcome fail(codec::Errno e, std::string why) {
+        return Outcome{codec::to_int(e), std::move(why), T{}};
+    }
+    bool ok() const noexcept { return code == 0; }
+};
+
+class Store {
+public:
+    // `cfg` must outlive the store (owned by the node). `now` returns unix seconds (injectable
+    // so tests can move the sign-in calendar).
+    Store(const DbConfig& cfg, std::function<int64_t()> now = {});
+
+    // Connects both when not connected. Throws DbException (kConnection) on failure.
+    void connect();
+    bool connected() const noexcept;
+    void disconnect() noexcept;
+    // Cheap liveness check of both connections.
+    bool ping() noexcept;
+
+    // Creates the schema if missing and applies the migrations it lacks; returns how many ran.
+    int migrate();
+
+    Outcome<common::RegisterReply> register_or_login(const common::RegisterRequest& req);
+    Outcome<common::UserRecord> load_user(int64_t user_id);
+    Outcome<common::SettleReply> settle(const common::SettleRequest& req);
+    Outcome<common::TreasureReply> change_treasure(const common::ChangeTreasureRequest& req);
+    Outcome<common::TreasureReply> top_up(const common::TopUpRequest& req);
+    Outcome<common::SignInDaysReply> sign_in_days(int64_t user_id);
+    Outcome<common::SignInReply> sign_in(int64_t user_id);
+    Outcome<common::OnlineEntry> online_set(const common::OnlineEntry& e);
+    Outcome<common::CountReply> online_delete(const common::OnlineEntry& e);
+    Outcome<common::OnlineEntry> online_get(int64_t user_id);
+    Outcome<common::CountReply> online_clear_node(const std::string& node);
+    Outcome<common::RankingReply> ranking(const common::RankingRequest& req);
+    Outcome<common::RobotReply> robots(const common::RobotRequest& req);
+
+    common::MariaDb& mysql() noexcept { return mysql_; }
+    common::Redis& redis() noexcept { return redis_; }
+
+private:
+    struct Balance {
+        int64_t score = 0;
+        int64_t diamond = 0;
+        bool robot = false;
+    };
+    std::optional<Balance> lock_balance(int64_t user_id);
+    // Applies one change inside the caller's transaction; false when the key was seen before.
+    bool apply_change(int64_t user_id, const Balance& before, int64_t score_delta,
+                      int64_t diamond_delta, int32_t change_type, const std::string& key);
+    std::optional<common::UserRecord> find_user(int64_t user_id);
+    void rank(int64_t user_id, int64_t score);
+    int64_t today() const;
+
+    const DbConfig& cfg_;  // owned by the node, outlives every store
+    std::function<int64_t()> now_;
+    common::MariaDb mysql_;
+    common::Redis redis_;
+};
+
+}  // namespace tb::db

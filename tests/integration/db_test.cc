@@ -1,0 +1,471 @@
+// The db node against real MariaDB and Redis: the shared private instances of the CTest
+// fixture for most cases (each with its own schema and key prefix), and private instances of
+// its own for the cases that stop MariaDB or Redis mid-run.
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "bus/broker.h"
+#include "codec/errors.h"
+#include "nodes/db/db_service.h"
+#include "nodes/db/migrations.h"
+#include "nodes/db/store.h"
+#include "tests/support/process.h"
+#include "tests/support/storage.h"
+#include "tests/support/wait.h"
+
+using namespace std::chrono_literals;
+using namespace tb;
+using codec::Errno;
+using common::Transfer;
+
+namespace {
+
+struct Storage {
+    test::TestSchema schema;
+    test::TestRedisPrefix prefix;
+    db::DbConfig cfg;
+
+    explicit Storage(const test::StorageEndpoints& s = test::shared_storage())
+        : schema(s), prefix(s) {
+        cfg.mysql.host = s.host;
+        cfg.mysql.port = s.mariadb_port;
+        cfg.mysql.user = s.mariadb_user;
+        cfg.mysql.password = s.mariadb_password;
+        cfg.mysql.database = schema.name();
+        cfg.redis.port = s.redis_port;
+        cfg.redis.key_prefix = prefix.prefix();
+        cfg.pbkdf2_iterations = 1000;  // the cost is config; tests need not pay 100,000
+        cfg.lockout_failures = 3;
+        cfg.finish();
+    }
+
+    std::unique_ptr<db::Store> store(std::function<int64_t()> now = {}) {
+        auto s = std::make_unique<db::Store>(cfg, std::move(now));
+        s->migrate();
+        s->connect();
+        return s;
+    }
+};
+
+common::RegisterRequest device(std::string account, std::string machine = "device-0123456789") {
+    common::RegisterRequest r;
+    r.account = std::move(account);
+    r.machine = std::move(machine);
+    r.name = r.account;
+    r.gender = 2;
+    r.ip = "10.0.0.1";
+    return r;
+}
+
+int64_t user(db::Store& s, const std::string& account) {
+    auto r = s.register_or_login(device(account));
+    REQUIRE(r.ok());
+    return r.value.user.user_id;
+}
+
+int64_t score_of(db::Store& s, int64_t uid) {
+    return s.load_user(uid).value.score;
+}
+
+common::SettleRequest round_of(std::string id, std::vector<Transfer> t) {
+    common::SettleRequest r;
+    r.round_id = std::move(id);
+    r.game = "gomoku";
+    r.level = 1;
+    r.node = "game-1";
+    r.transfers = std::move(t);
+    for (const auto& x : r.transfers) r.seats.push_back(x.from);
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("migrations create the schema once and are not applied twice", "[db]") {
+    Storage st;
+    db::Store s(st.cfg);
+    CHECK(s.migrate() == static_cast<int>(db::migrations().size()));
+    CHECK(s.migrate() == 0);
+    CHECK(st.schema.exec("SELECT COUNT(*) FROM schema_version").find('1') != std::string::npos);
+}
+
+TEST_CASE("a device account is created with the initial treasure and logs in again", "[db]") {
+    Storage st;
+    auto s = st.store();
+    auto first = s->register_or_login(device("ann"));
+    REQUIRE(first.ok());
+    CHECK(first.value.created);
+    CHECK(first.value.user.score == 10000);
+    CHECK(first.value.user.diamond == 10);
+    CHECK(first.value.user.gender == 2);
+    auto again = s->register_or_login(device("ann"));
+    REQUIRE(again.ok());
+    CHECK_FALSE(again.value.created);
+    CHECK(again.value.user.user_id == first.value.user.user_id);
+    // The register change is in the log, with before/after.
+    CHECK(st.schema.exec("SELECT score_before, score_after, change_type FROM treasure_log") ==
+          "0\t10000\t1\n");
+}
+
+TEST_CASE("a device account answers only to its device", "[db]") {
+    Storage st;
+    auto s = st.store();
+    REQUIRE(s->register_or_login(device("bob", "bob-phone-0000001")).ok());
+    auto other = s->register_or_login(device("bob", "someone-else-0001"));
+    CHECK(other.code == codec::to_int(Errno::kWrongPassword));
+    auto with_password = device("bob", "bob-phone-0000001");
+    with_password.password = "guess";
+    CHECK(s->register_or_login(with_password).code == codec::to_int(Errno::kWrongPassword));
+}
+
+TEST_CASE("password accounts check the password and lock after repeated failures", "[db]") {
+    Storage st;
+    auto s = st.store();
+    auto req = device("carol");
+    req.password = "s3cret";
+    REQUIRE(s->register_or_login(req).ok());
+    // The hash and salt are stored, never the password.
+    const auto row = st.schema.exec(
+        "SELECT LENGTH(password_hash), LENGTH(password_salt), "
+        "password_iterations FROM accounts WHERE account='carol'");
+    CHECK(row == "32\t16\t1000\n");
+    CHECK(st.schema.exec("SELECT COUNT(*) FROM accounts WHERE password_hash LIKE '%s3cret%'") ==
+          "0\n");
+    REQUIRE(s->register_or_login(req).ok());
+    auto wrong = req;
+    wrong.password = "nope";
+    for (int i = 0; i < 3; ++i) {
+        CHECK(s->register_or_login(wrong).code == codec::to_int(Errno::kWrongPassword));
+    }
+    // Locked now, even with the right password.
+    CHECK(s->register_or_login(req).code == codec::to_int(Errno::kTooManyFailures));
+}
+
+TEST_CASE("bad register fields are refused and change nothing", "[db]") {
+    Storage st;
+    auto s = st.store();
+    CHECK(s->register_or_login(device("bad account")).code == codec::to_int(Errno::kInvalidField));
+    auto bad_name = device("dave");
+    bad_name.name = "\xff\xfe";
+    CHECK(s->register_or_login(bad_name).code == codec::to_int(Errno::kInvalidField));
+    CHECK(s->register_or_login(device("erin", "")).code == codec::to_int(Errno::kInvalidField));
+    CHECK(st.schema.exec("SELECT COUNT(*) FROM accounts") == "0\n");
+}
+
+TEST_CASE("a settle applied twice changes balances once and answers the first result", "[db]") {
+    Storage st;
+    auto s = st.store();
+    const int64_t a = user(*s, "a1");
+    const int64_t b = user(*s, "b1");
+    const auto req = round_of("r-1", {{b, a, 300}});
+    auto first = s->settle(req);
+    REQUIRE(first.ok());
+    CHECK_FALSE(first.value.repeated);
+    auto second = s->settle(req);
+    REQUIRE(second.ok());
+    CHECK(second.value.repeated);
+    CHECK(score_of(*s, a) == 10300);
+    CHECK(score_of(*s, b) == 9700);
+    REQUIRE(second.value.users.size() == 2);
+    for (const auto& u : second.value.users) {
+        CHECK(u.score == (u.user_id == a ? 10300 : 9700));
+        CHECK(u.delta == (u.user_id == a ? 300 : -300));
+    }
+    CHECK(st.schema.exec("SELECT COUNT(*) FROM rounds") == "1\n");
+    CHECK(st.schema.exec("SELECT COUNT(*) FROM treasure_log WHERE change_type = 2") == "2\n");
+}
+
+TEST_CASE("a settle clamps to what a loser can pay, and never goes negative", "[db]") {
+    Storage st;
+    auto s = st.store();
+    const int64_t landlord = user(*s, "ll");
+    const int64_t f1 = user(*s, "f1");
+    const int64_t f2 = user(*s, "f2");
+    // The landlord owes 2 x 8000 but has 10000: each farmer gets 5000.
+    auto r = s->settle(round_of("r-clamp", {{landlord, f1, 8000}, {landlord, f2, 8000}}));
+    REQUIRE(r.ok());
+    CHECK(score_of(*s, landlord) == 0);
+    CHECK(score_of(*s, f1) == 15000);
+    CHECK(score_of(*s, f2) == 15000);
+    // A loser with nothing pays nothing.
+    REQUIRE(s->settle(round_of("r-zero", {{landlord, f1, 100}})).ok());
+    CHECK(score_of(*s, landlord) == 0);
+    CHECK(score_of(*s, f1) == 15000);
+}
+
+TEST_CASE("a settle with an unknown user or bad transfers changes nothing", "[db]") {
+    Storage st;
+    auto s = st.store();
+    const int64_t a = user(*s, "a2");
+    CHECK(s->settle(round_of("r-x", {{a, 999999, 10}})).code ==
+          codec::to_int(Errno::kInvalidField));
+    CHECK(s->settle(round_of("r-y", {{a, a, 10}})).code == codec::to_int(Errno::kInvalidField));
+    CHECK(s->settle(round_of("", {{a, 1, 10}})).code == codec::to_int(Errno::kInvalidField));
+    CHECK(score_of(*s, a) == 10000);
+    CHECK(st.schema.exec("SELECT COUNT(*) FROM rounds") == "0\n");
+}
+
+TEST_CASE("8 threads x 1000 concurrent settles over the same users end with exact sums", "[db]") {
+    Storage st;
+    std::vector<int64_t> users;
+    {
+        auto s = st.store();
+        for (int i = 0; i < 4; ++i) users.push_back(user(*s, "u" + std::to_string(i)));
+    }
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&, t] {
+            db::Store s(st.cfg);
+            s.connect();
+            for (int i = 0; i < 1000; ++i) {
+                // Rotating pairs in both directions: lock orders cross all the time.
+                const int64_t from = users[(t + i) % 4];
+                const int64_t to = users[(t + i + 1 + i % 2) % 4];
+                auto r = s.settle(
+                    round_of("c" + std::to_string(t) + "-" + std::to_string(i), {{from, to, 1}}));
+                if (!r.ok()) ++failures;
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    CHECK(failures.load() == 0);
+    auto s = st.store();
+    int64_t total = 0;
+    for (const int64_t u : users) total += score_of(*s, u);
+    CHECK(total == 40000);
+    CHECK(st.schema.exec("SELECT COUNT(*) FROM rounds") == "8000\n");
+    // Every balance equals its initial treasure plus its log.
+    CHECK(st.schema.exec("SELECT COUNT(*) FROM treasure t WHERE t.score <> (SELECT "
+                         "SUM(score_after - score_before) FROM treasure_log l WHERE l.user_id = "
+                         "t.user_id)") == "0\n");
+}
+
+TEST_CASE("a treasure change is idempotent by request key and cannot overdraw", "[db]") {
+    Storage st;
+    auto s = st.store();
+    const int64_t a = user(*s, "t1");
+    common::ChangeTreasureRequest req{a, "shop-1", -500, 2, 1};
+    auto first = s->change_treasure(req);
+    REQUIRE(first.ok());
+    CHECK(first.value.score == 9500);
+    auto again = s->change_treasure(req);
+    REQUIRE(again.ok());
+    CHECK(again.value.repeated);
+    CHECK(score_of(*s, a) == 9500);
+    common::ChangeTreasureRequest too_much{a, "shop-2", -20000, 0, 1};
+    CHECK(s->change_treasure(too_much).code == codec::to_int(Errno::kNotEnoughScore));
+    CHECK(score_of(*s, a) == 9500);
+}
+
+TEST_CASE("robots are created on demand and topped up, players never are", "[db]") {
+    Storage st;
+    auto s = st.store();
+    auto r = s->robots({3, "game-1"});
+    REQUIRE(r.ok());
+    REQUIRE(r.value.robots.size() == 3);
+    for (const auto& bot : r.value.robots) {
+        CHECK(bot.robot);
+        CHECK(bot.score == 10000);
+    }
+    const int64_t bot = r.value.robots[0].user_id;
+    const int64_t player = user(*s, "p1");
+    REQUIRE(s->settle(round_of("r-bot", {{bot, player, 9500}})).ok());
+    auto t = s->top_up({bot, "k1"});
+    REQUIRE(t.ok());
+    CHECK(t.value.score == 10000);
+    CHECK(t.value.score_delta == 9500);
+    CHECK(st.schema.exec("SELECT COUNT(*) FROM treasure_log WHERE change_type = 4 AND user_id = " +
+                         std::to_string(bot)) == "2\n");
+    CHECK(s->top_up({player, "k2"}).code == codec::to_int(Errno::kInvalidField));
+    // Robots do not appear in the ranking; players do.
+    auto rank = s->ranking({10, player});
+    REQUIRE(rank.ok());
+    CHECK(rank.value.my_rank == 1);
+    for (const auto& e : rank.value.entries) CHECK(e.user_id != bot);
+}
+
+TEST_CASE("sign-in: once per local day, the streak grows and resets after a missed day", "[db]") {
+    Storage st;
+    int64_t now = 1795622399 - 3600;  // 22:59:59 in +08:00
+    auto s = st.store([&now] { return now; });
+    const int64_t a = user(*s, "s1");
+    CHECK(s->sign_in_days(a).value.can);
+    auto first = s->sign_in(a);
+    REQUIRE(first.ok());
+    CHECK(first.value.total_days == 1);
+    CHECK(first.value.score_reward == 100);
+    CHECK(first.value.score == 10100);
+    CHECK(s->sign_in(a).code != 0);  // again the same day
+    CHECK_FALSE(s->sign_in_days(a).value.can);
+    now += 3601;  // past local midnight
+    CHECK(s->sign_in_days(a).value.can);
+    auto second = s->sign_in(a);
+    REQUIRE(second.ok());
+    CHECK(second.value.total_days == 2);
+    CHECK(second.value.score_reward == 200);
+    now += 2 * 86400;  // a missed day
+    auto days = s->sign_in_days(a).value;
+    CHECK(days.can);
+    CHECK(days.days == 0);
+    CHECK(s->sign_in(a).value.total_days == 1);
+    CHECK(score_of(*s, a) == 10000 + 100 + 200 + 100);
+}
+
+TEST_CASE("online entries: set, get, delete only by their node, clear a node", "[db]") {
+    Storage st;
+    auto s = st.store();
+    REQUIRE(s->online_set({7, "game-1", 2, 1, 4, 60}).ok());
+    REQUIRE(s->online_set({8, "game-1", 2, 1, 5, 60}).ok());
+    auto e = s->online_get(7).value;
+    CHECK(e.node == "game-1");
+    CHECK(e.table_id == 4);
+    // A late clean-up by another node does not remove the entry.
+    CHECK(s->online_delete({7, "game-9", 0, 0, 0, 0}).value.count == 0);
+    CHECK(s->online_get(7).value.node == "game-1");
+    CHECK(s->online_delete({7, "game-1", 0, 0, 0, 0}).value.count == 1);
+    CHECK(s->online_get(7).value.node.empty());
+    CHECK(s->online_clear_node("game-1").value.count == 1);
+    CHECK(s->online_get(8).value.node.empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the bus: a broker and a DbService in this process, on one loop.
+
+namespace {
+
+struct DbOnBus {
+    Storage& st;
+    zmq::context_t ctx;
+    bus::EventLoop loop;
+    std::unique_ptr<bus::Broker> broker;
+    std::unique_ptr<db::DbService> service;
+    std::unique_ptr<bus::Node> client;
+
+    explicit DbOnBus(Storage& s) : st(s) {
+        bus::BrokerOptions o;
+        o.bus_endpoint = "tcp://127.0.0.1:*";
+        o.announce_endpoint = "tcp://127.0.0.1:*";
+        o.heartbeat = 100ms;
+        broker = std::make_unique<bus::Broker>(ctx, loop, o);
+        st.cfg.node.manager = broker->bus_endpoint();
+        st.cfg.node.announce = broker->announce_endpoint();
+        st.cfg.mysql.connect_timeout_s = 1;
+        st.cfg.mysql.read_timeout_s = 2;
+        st.cfg.mysql.write_timeout_s = 2;
+        st.cfg.redis.connect_timeout_ms = 300;
+        st.cfg.redis.command_timeout_ms = 1000;
+        db::Store(st.cfg).migrate();
+        service = std::make_unique<db::DbService>(ctx, loop, st.cfg);
+        service->start();
+        bus::NodeOptions c;
+        c.kind = "client";
+        c.id = 1;
+        c.manager = broker->bus_endpoint();
+        client = std::make_unique<bus::Node>(ctx, loop, c);
+        client->start();
+        REQUIRE(until([&] { return service->node().registered() && service->node().synced(); }));
+    }
+
+    template <class Cond>
+    bool until(Cond&& cond, std::chrono::milliseconds limit = 10s) {
+        const auto deadline = bus::Clock::now() + limit;
+        for (;;) {
+            if (cond()) return true;
+            if (bus::Clock::now() >= deadline) return false;
+            loop.run_once(5ms);
+        }
+    }
+
+    bus::Reply call(uint32_t type, const std::string& body, std::chrono::milliseconds t = 5s) {
+        std::optional<bus::Reply> got;
+        bus::CallOptions co;
+        co.timeout = t;
+        client->request(
+            "db", type, body, [&](bus::Reply&& r) { got = std::move(r); }, co);
+        REQUIRE(until([&] { return got.has_value(); }, t + 2s));
+        return std::move(*got);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("over the bus: register, load and an online entry for a node not on the bus", "[db]") {
+    Storage st;
+    DbOnBus b(st);
+    auto reg = b.call(common::kDbRegisterOrLogin, codec::encode(device("zed")));
+    REQUIRE(reg.ok());
+    common::RegisterReply rr;
+    REQUIRE(codec::decode(reg.body, rr) == codec::MsgError::kOk);
+    CHECK(rr.user.score == 10000);
+
+    // An entry pointing at a node on the bus is reported; one pointing elsewhere is absent.
+    REQUIRE(b.call(common::kDbOnlineSet,
+                   codec::encode(common::OnlineEntry{rr.user.user_id, "db-1", 2, 1, 3, 60}))
+                .ok());
+    common::OnlineEntry e;
+    REQUIRE(
+        codec::decode(
+            b.call(common::kDbOnlineGet, codec::encode(common::UserQuery{rr.user.user_id})).body,
+            e) == codec::MsgError::kOk);
+    CHECK(e.node == "db-1");
+    REQUIRE(b.call(common::kDbOnlineSet,
+                   codec::encode(common::OnlineEntry{rr.user.user_id, "game-77", 2, 1, 3, 60}))
+                .ok());
+    REQUIRE(
+        codec::decode(
+            b.call(common::kDbOnlineGet, codec::encode(common::UserQuery{rr.user.user_id})).body,
+            e) == codec::MsgError::kOk);
+    CHECK(e.node.empty());
+    CHECK(b.call(common::kDbRegisterOrLogin, "\xc1").code == codec::to_int(Errno::kMalformed));
+}
+
+TEST_CASE("MariaDB stopped mid-run: fast storage errors, degraded, then full recovery",
+          "[db][restart]") {
+    const auto dir = test::temp_dir() / "mariadb-restart";
+    test::PrivateMariaDb mariadb(dir, test::free_loopback_port());
+    auto endpoints = mariadb.endpoints();
+    endpoints.redis_port = test::shared_storage().redis_port;
+    Storage st(endpoints);
+    DbOnBus b(st);
+    REQUIRE(b.call(common::kDbRegisterOrLogin, codec::encode(device("m1"))).ok());
+
+    mariadb.stop();
+    const auto start = bus::Clock::now();
+    auto r = b.call(common::kDbRegisterOrLogin, codec::encode(device("m2")));
+    CHECK(r.code == codec::to_int(codec::BusCode::kStorage));
+    CHECK(bus::Clock::now() - start < 3s);
+    CHECK(codec::client_errno(r.code) == Errno::kStorageUnavailable);
+    REQUIRE(b.until([&] { return b.service->degraded(); }));
+    // While down, later requests fail fast too.
+    const auto again = bus::Clock::now();
+    CHECK(b.call(common::kDbLoadUser, codec::encode(common::UserQuery{1})).code ==
+          codec::to_int(codec::BusCode::kStorage));
+    CHECK(bus::Clock::now() - again < 2500ms);
+    CHECK(b.service->node().registered());  // heartbeats kept flowing
+
+    mariadb.start();
+    REQUIRE(b.until(
+        [&] { return b.call(common::kDbRegisterOrLogin, codec::encode(device("m2")), 3s).ok(); },
+        30s));
+    REQUIRE(b.until([&] { return !b.service->degraded(); }));
+}
+
+TEST_CASE("Redis stopped mid-run: fast storage errors, then full recovery", "[db][restart]") {
+    const auto dir = test::temp_dir() / "redis-restart";
+    test::PrivateRedis redis(dir, test::free_loopback_port());
+    auto endpoints = test::shared_storage();
+    endpoints.redis_port = redis.port();
+    Storage st(endpoints);
+    DbOnBus b(st);
+    REQUIRE(b.call(common::kDbRegisterOrLogin, codec::encode(device("r1"))).ok());
+    redis.stop();
+    const auto start = bus::Clock::now();
+    CHECK(b.call(common::kDbRegisterOrLogin, codec::encode(device("r1"))).code ==
+          codec::to_int(codec::BusCode::kStorage));
+    CHECK(bus::Clock::now() - start < 3s);
+    redis.start();
+    REQUIRE(b.until(
+        [&] { return b.call(common::kDbRegisterOrLogin, codec::encode(device("r1")), 3s).ok(); },
+        30s));
+}
