@@ -377,7 +377,8 @@ std::string render_prometheus(const StatsSnapshot& snap, std::span<const Gauge> 
             done[j] = true;
             std::string labels;
             if (!extra[j].labels.empty()) {
-                labels.push_back('{');  // not operator=(const char*): GCC 12 -Wrestrict false positive
+                labels.push_back(
+                    '{');  // not operator=(const char*): GCC 12 -Wrestrict false positive
                 for (const auto& [k, v] : extra[j].labels) {
                     if (labels.size() > 1) labels += ',';
                     fmt::format_to(std::back_inserter(labels), "{}=\"{}\"", k,

@@ -233,7 +233,7 @@ void Statement::ensure_prepared() {
         const unsigned code = mysql_stmt_errno(stmt.get());
         DbException error = make_error(code, mysql_stmt_error(stmt.get()), "prepare", sql_);
         stmt.reset();
-        if (breaks_connection(code)) owner_->drop_connection();
+        if (breaks_connection(code)) owner_->close();
         throw error;
     }
     stmt_ = std::move(stmt);
@@ -245,7 +245,7 @@ void Statement::fail(std::string_view what) {
         code, stmt_ ? redact_values(code, mysql_stmt_error(stmt_.get())) : "no statement", what,
         sql_);
     // Dropping the connection also releases stmt_; nothing below may touch it.
-    if (breaks_connection(code)) owner_->drop_connection();
+    if (breaks_connection(code)) owner_->close();
     throw error;
 }
 
@@ -508,14 +508,14 @@ void MariaDb::close() noexcept {
     for (auto& [sql, statement] : statements_) statement->stmt_.reset();
 }
 
-void MariaDb::drop_connection() noexcept {
+void MariaDb::close() noexcept {
     close();
 }
 
 bool MariaDb::ping() noexcept {
     if (!mysql_) return false;
     if (mysql_ping(mysql_.get()) != 0) {
-        drop_connection();
+        close();
         return false;
     }
     return true;
@@ -533,7 +533,7 @@ void MariaDb::fail(std::string_view what, std::string_view sql) {
     const unsigned code = mysql_ ? mysql_errno(mysql_.get()) : 0;
     DbException error =
         make_error(code, mysql_ ? mysql_error(mysql_.get()) : "not connected", what, sql);
-    if (breaks_connection(code)) drop_connection();
+    if (breaks_connection(code)) close();
     throw error;
 }
 
@@ -623,7 +623,7 @@ void MariaDb::commit() {
 void MariaDb::rollback() noexcept {
     if (!mysql_) return;
     // If even ROLLBACK fails the session state is unknown; closing makes the server roll back.
-    if (mysql_rollback(mysql_.get()) != 0) drop_connection();
+    if (mysql_rollback(mysql_.get()) != 0) close();
 }
 
 // --- Transaction -------------------------------------------------------------------------

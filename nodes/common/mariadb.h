@@ -356,9 +356,6 @@ private:
     // Reads and frees the results after the first of the last text-protocol command (a CALL
     // returns several), so the connection accepts the next command. Throws through fail().
     void drain_results(std::string_view sql);
-    // Closes after a connection-level failure: the socket is already dead, so statements are
-    // freed without a round trip.
-    void drop_connection() noexcept;
 
     MariaDbConfig cfg_;
     MysqlPtr mysql_;
