@@ -52,7 +52,7 @@ std::string redact_values(unsigned code, std::string_view message) {
     const auto first = message.find('\'');
     if (first == std::string_view::npos) return std::string(message);
     std::size_t last = std::string_view::npos;
-    if (code == ER_DUP_ENTRY) {
+    if (code == ER_DUP_ENTRY || code == ER_DUP_ENTRY_WITH_KEY_NAME) {
         // The value itself may contain quotes, so anchor on the key name at the end.
         const auto key = message.rfind(" for key '");
         if (key != std::string_view::npos && key > first) last = key - 1;
@@ -506,10 +506,6 @@ void MariaDb::close() noexcept {
     // session anyway.
     mysql_.reset();
     for (auto& [sql, statement] : statements_) statement->stmt_.reset();
-}
-
-void MariaDb::close() noexcept {
-    close();
 }
 
 bool MariaDb::ping() noexcept {

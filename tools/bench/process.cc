@@ -1,7 +1,10 @@
 #include "tools/bench/process.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +16,10 @@
 #include <stdexcept>
 #include <system_error>
 #include <thread>
+
+#include "tools/bench/bench.h"
+
+extern char** environ;
 
 namespace tb::bench {
 
@@ -27,6 +34,24 @@ std::string sibling_binary(const std::string& name) {
     const std::string self = self_exe();
     const auto slash = self.rfind('/');
     return (slash == std::string::npos ? std::string(".") : self.substr(0, slash)) + "/" + name;
+}
+
+uint16_t free_loopback_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = 0;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        const int err = errno;
+        ::close(fd);
+        throw std::system_error(err, std::generic_category(), "free_loopback_port");
+    }
+    ::close(fd);
+    return ntohs(addr.sin_port);
 }
 
 double cpu_seconds(pid_t pid) {
@@ -45,7 +70,8 @@ double cpu_seconds(pid_t pid) {
     return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
-Child::Child(std::string name, std::vector<std::string> argv) : name_(std::move(name)) {
+Child::Child(std::string name, std::vector<std::string> argv, const ChildOptions& options)
+    : name_(std::move(name)) {
     if (argv.empty()) throw std::invalid_argument("Child: empty argv");
     if (::access(argv[0].c_str(), X_OK) != 0) {
         throw std::runtime_error("cannot start " + name_ + ": " + argv[0] + " is not executable");
@@ -55,13 +81,37 @@ Child::Child(std::string name, std::vector<std::string> argv) : name_(std::move(
     args.reserve(argv.size() + 1);
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
+    // The environment: the inherited one with options.env laid over it.
+    std::vector<std::string> env_text;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+        const std::string entry(*e);
+        const std::string key = entry.substr(0, entry.find('=') + 1);
+        bool replaced = false;
+        for (const auto& extra : options.env) replaced |= extra.rfind(key, 0) == 0;
+        if (!replaced) env_text.push_back(entry);
+    }
+    env_text.insert(env_text.end(), options.env.begin(), options.env.end());
+    std::vector<char*> envp;
+    envp.reserve(env_text.size() + 1);
+    for (auto& e : env_text) envp.push_back(e.data());
+    envp.push_back(nullptr);
     const pid_t parent = ::getpid();
     const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int out = -1;
+    if (!options.output.empty()) {
+        out = ::open(options.output.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (out < 0) {
+            const int err = errno;
+            if (devnull >= 0) ::close(devnull);
+            throw std::system_error(err, std::generic_category(), "open " + options.output);
+        }
+    }
 
     const pid_t pid = ::fork();
     if (pid < 0) {
         const int err = errno;
         if (devnull >= 0) ::close(devnull);
+        if (out >= 0) ::close(out);
         throw std::system_error(err, std::generic_category(), "fork " + name_);
     }
     if (pid == 0) {
@@ -73,11 +123,17 @@ Child::Child(std::string name, std::vector<std::string> argv) : name_(std::move(
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::signal(SIGPIPE, SIG_DFL);
         if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
-        ::dup2(STDERR_FILENO, STDOUT_FILENO);
-        ::execv(args[0], args.data());
+        if (out >= 0) {
+            ::dup2(out, STDOUT_FILENO);
+            ::dup2(out, STDERR_FILENO);
+        } else {
+            ::dup2(STDERR_FILENO, STDOUT_FILENO);
+        }
+        ::execve(args[0], args.data(), envp.data());
         ::_exit(127);
     }
     if (devnull >= 0) ::close(devnull);
+    if (out >= 0) ::close(out);
     pid_ = pid;
 }
 
@@ -111,6 +167,11 @@ void Child::stop(std::chrono::milliseconds grace) noexcept {
     status_ = status;
 }
 
+int Child::exit_code() {
+    if (running() || !status_ || !WIFEXITED(*status_)) return -1;
+    return WEXITSTATUS(*status_);
+}
+
 std::string Child::describe() {
     const std::string who = name_ + " (pid " + std::to_string(pid_) + ")";
     if (running()) return who + " is running";
@@ -122,6 +183,24 @@ std::string Child::describe() {
     }
     if (WIFSIGNALED(*status_)) return who + " died of signal " + std::to_string(WTERMSIG(*status_));
     return who + " ended";
+}
+
+int run_to_end(const std::string& name, std::vector<std::string> argv,
+               std::chrono::milliseconds limit, const ChildOptions& options) {
+    Child child(name, std::move(argv), options);
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (child.running()) {
+        if (stop_requested()) {
+            child.stop();
+            throw Interrupted();
+        }
+        if (std::chrono::steady_clock::now() >= until) {
+            child.stop();
+            return -1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return child.exit_code();
 }
 
 }  // namespace tb::bench

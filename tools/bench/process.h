@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,12 +25,25 @@ double cpu_seconds(pid_t pid);
 // `name` in the directory holding this executable (tb-manager next to tb-bench).
 std::string sibling_binary(const std::string& name);
 
+// A free TCP port on 127.0.0.1 right now (bind to port 0), for servers tb-bench starts.
+uint16_t free_loopback_port();
+
+// How a child is started besides its argv.
+struct ChildOptions {
+    // "KEY=value" entries added to (or replacing in) the inherited environment: secrets go
+    // here rather than on a command line that `ps` shows.
+    std::vector<std::string> env;
+    // When set, the child's stdout and stderr go to this file (appended) instead of to
+    // tb-bench's stderr: for chatty programs (mariadb-install-db).
+    std::string output;
+};
+
 class Child {
 public:
     // Starts argv[0] with these arguments. stdin is /dev/null and the child's stdout goes to
     // tb-bench's stderr, so `--json` output stays clean. Throws std::runtime_error when the
     // program cannot be started (exec failure is reported by the child's exit code 127).
-    Child(std::string name, std::vector<std::string> argv);
+    Child(std::string name, std::vector<std::string> argv, const ChildOptions& options = {});
     ~Child();
     Child(const Child&) = delete;
     Child& operator=(const Child&) = delete;
@@ -40,6 +54,8 @@ public:
     void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(2000)) noexcept;
     // "tb-manager (pid 123) exited with status 1", "... is running".
     std::string describe();
+    // The exit status once it exited normally; -1 while running, or after a signal.
+    int exit_code();
     const std::string& name() const noexcept { return name_; }
     pid_t pid() const noexcept { return pid_; }
 
@@ -48,5 +64,11 @@ private:
     pid_t pid_ = -1;
     std::optional<int> status_;  // waitpid status once reaped
 };
+
+// Runs a program to its end (or kills it after `limit`); returns its exit status (-1 on a
+// signal or timeout). Throws Interrupted when a stop is requested meanwhile (the program is
+// stopped first).
+int run_to_end(const std::string& name, std::vector<std::string> argv,
+               std::chrono::milliseconds limit, const ChildOptions& options = {});
 
 }  // namespace tb::bench
