@@ -5,9 +5,11 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <thread>
 
 #include "bus/client.h"
+#include "bus/message.h"
 #include "bus/protocol.h"
 #include "bus/security.h"
 #include "codec/fields.h"
@@ -152,6 +154,50 @@ TEST_CASE("kill -9 of a worker under load: idempotent requests are answered by t
     CHECK(c.workers_of("db") == 1);
 }
 
+TEST_CASE("a flood past the queue cap is answered 'overloaded' and broker memory stays bounded",
+          "[bus][process]") {
+    Cluster c(35, {"--set", "manager.queue_cap=1000", "--set", "manager.queue_deadline_ms=60000"});
+    REQUIRE(wait_for([&] { return c.workers_of("nobody") == 0; }, 10s));
+    auto rss_kib = [&] {
+        std::ifstream status("/proc/" + std::to_string(c.manager->pid()) + "/status");
+        std::string line;
+        while (std::getline(status, line)) {
+            if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+        }
+        return 0L;
+    };
+    const long before = rss_kib();
+    zmq::socket_t flood(c.ctx, zmq::socket_type::dealer);
+    flood.set(zmq::sockopt::linger, 0);
+    flood.set(zmq::sockopt::sndhwm, 0);
+    flood.connect(c.bus);
+    const std::string body(1024, 'x');
+    constexpr int kSent = 50000;
+    for (int i = 0; i < kSent; ++i) {
+        tb::codec::Envelope e;
+        e.command = tb::codec::Command::kRequest;
+        e.target = "nobody";
+        e.correlation = static_cast<uint64_t>(i) + 1;
+        REQUIRE(tb::bus::send_message(flood, {}, e, body) == tb::bus::SendResult::kOk);
+    }
+    int overloaded = 0;
+    REQUIRE(wait_for(
+        [&] {
+            tb::bus::Incoming in;
+            while (tb::bus::recv_message(flood, false, in) == tb::bus::RecvResult::kOk) {
+                if (in.env.error_code == tb::codec::to_int(BusCode::kOverloaded)) ++overloaded;
+            }
+            return overloaded == kSent - 1000;
+        },
+        30s));
+    // 1,000 queued requests of 1 KiB, not 50,000: the queue cap bounds what the broker holds.
+    const long grown = rss_kib() - before;
+    INFO("manager RSS grew by " << grown << " KiB");
+    CHECK(grown < 20 * 1024);
+    CHECK(Cluster::served_by(c.call(std::string(tb::bus::kMmiEcho), "still-serving")) ==
+          "still-serving");
+}
+
 TEST_CASE("after a manager restart every worker is registered again within 5 s", "[bus][process]") {
     Cluster c(30);
     for (int i = 1; i <= 3; ++i) c.worker("login", i);
@@ -218,6 +264,21 @@ TEST_CASE("with CURVE a node whose key is not listed cannot register and the ref
         10s));
     CHECK(workers_seen("bad") == 0);
     CHECK(intruder.running());
+    // The operator's view: tb-mon events shows the refused handshake with the key.
+    ChildProcess mon({bin("tb-mon").string(), "events", "--json", "-t", "event", "--manager", c.bus,
+                      "--curve-secret", listed.secret_key, "--curve-server", server.public_key});
+    REQUIRE(
+        wait_for([&] { return mon.stderr_text().find("listening") != std::string::npos; }, 10s));
+    c.worker("bad", 3, curve_args(unknown));
+    CHECK(wait_for(
+        [&] {
+            const auto out = mon.stdout_text();
+            return out.find("refused") != std::string::npos &&
+                   out.find(unknown.public_key) != std::string::npos;
+        },
+        10s));
+    INFO(mon.stdout_text());
+    CHECK(mon.stop() == 0);
     // A plain client without keys gets no answer at all.
     CHECK_FALSE(c.call(std::string(tb::bus::kMmiEcho), "x", 500ms).has_value());
 }
