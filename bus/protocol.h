@@ -296,11 +296,17 @@ struct HealthReply {
 struct KickBody {
     int64_t user_id = 0;
     std::string reason;
+    int32_t errno_code = 18;   // the NotifyKick Errno (18 kicked)
+    std::string except_proxy;  // a login elsewhere: the session that stays
+    uint64_t except_session = 0;
 
     template <class S, class F>
     static void fields(S& s, F&& f) {
         f("user_id", s.user_id);
         f("reason", s.reason);
+        f("errno", s.errno_code);
+        f("except_proxy", s.except_proxy);
+        f("except_session", s.except_session);
     }
 };
 

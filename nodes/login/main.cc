@@ -1,0 +1,54 @@
+// tb-login: the login service on the bus (FastRegister, SignInDays, SignIn, Ranking).
+//   tb-login [--config conf/login.toml] [--id N] [--set key=value]...
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "bus/event_loop.h"
+#include "nodes/common/config.h"
+#include "nodes/common/logging.h"
+#include "nodes/common/signals.h"
+#include "nodes/login/login_config.h"
+#include "nodes/login/login_service.h"
+
+int main(int argc, char** argv) try {
+    tb::common::SignalWatcher signals;
+    tb::login::LoginConfig cfg;
+    tb::common::ConfigSchema schema;
+    tb::login::bind_login_config(schema, cfg);
+
+    CLI::App app{"tb-login: the login service (register/login, sign-in, ranking)"};
+    tb::common::CliOverrides cli;
+    tb::common::add_cli(app, cli);
+    tb::common::add_cli_alias(app, cli, schema, "--id", "node.id");
+    app.footer(schema.help_text());
+    CLI11_PARSE(app, argc, argv);
+    schema.load(tb::common::config_path(cli, "login"), tb::common::process_env(), cli.sets);
+
+    auto log = tb::common::init_logging("login", cfg.node.log);
+    tb::common::log_effective_config(*log, schema);
+
+    zmq::context_t ctx;
+    tb::bus::EventLoop loop;
+    tb::login::LoginService service(ctx, loop, cfg);
+    int exit_code = 0;
+    service.node().on_fatal([&](const std::string& why) {
+        log->error("{}", why);
+        exit_code = 1;
+        loop.quit();
+    });
+    loop.add_fd(signals.fd(), [&] {
+        while (auto sig = signals.read()) {
+            log->info("signal {}: stopping", *sig);
+            loop.quit();
+        }
+    });
+    service.start();
+    log->info("login-{} up: manager {}, db timeout {} ms", cfg.node.id, cfg.node.manager_endpoint(),
+              cfg.db_timeout.count());
+    loop.run();
+    service.stop();
+    return exit_code;
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "tb-login: %s\n", e.what());
+    return 1;
+}

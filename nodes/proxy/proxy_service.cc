@@ -1,0 +1,596 @@
+#include "nodes/proxy/proxy_service.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <system_error>
+
+#include "codec/body.h"
+#include "codec/errors.h"
+#include "codec/messages.h"
+#include "nodes/common/proxy_api.h"
+#include "nodes/common/ticket.h"
+
+namespace tb::proxy {
+
+using codec::Errno;
+
+namespace {
+
+constexpr uint64_t kListenerTag = 0;
+constexpr std::size_t kReadChunk = 16 * 1024;
+// Per wake-up and connection: a flooding client cannot monopolise the loop.
+constexpr std::size_t kMaxReadPerPass = 64 * 1024;
+
+bus::NodeOptions node_options(const ProxyConfig& cfg) {
+    bus::NodeOptions o;
+    o.kind = "proxy";
+    o.id = cfg.node.id;
+    o.service = "proxy";
+    o.manager = cfg.node.manager_endpoint();
+    o.announce = cfg.node.announce_endpoint();  // game nodes leaving, and notices
+    o.capacity = cfg.max_connections;
+    o.default_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
+    return o;
+}
+
+int32_t game_id_of(std::string_view node) {
+    // "game-7" -> 7
+    const auto dash = node.rfind('-');
+    int32_t id = 0;
+    if (dash == std::string_view::npos) return 0;
+    std::from_chars(node.data() + dash + 1, node.data() + node.size(), id);
+    return id;
+}
+
+}  // namespace
+
+ProxyService::ProxyService(zmq::context_t& ctx, bus::EventLoop& loop, const ProxyConfig& cfg)
+    : cfg_(cfg),
+      loop_(loop),
+      node_(ctx, loop, node_options(cfg)),
+      // Session ids never repeat across restarts of this proxy, so a game node holding a stale
+      // id from before a restart can never reach a new client by mistake.
+      next_session_(static_cast<uint64_t>(bus::unix_ms()) << 16) {
+    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (listen_fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
+    const int one = 1;
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(cfg.client_port());
+    if (::inet_pton(AF_INET, cfg.listen_host.c_str(), &addr.sin_addr) != 1) {
+        throw std::invalid_argument("proxy.listen_host '" + cfg.listen_host +
+                                    "' is not an IPv4 address");
+    }
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listen_fd_, 4096) != 0) {
+        throw std::system_error(
+            errno, std::generic_category(),
+            "cannot listen on " + cfg.listen_host + ":" + std::to_string(cfg.client_port()));
+    }
+    socklen_t len = sizeof addr;
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kListenerTag;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+
+    node_.on_any_push(
+        [this](const codec::Envelope& env, std::string_view body) { on_push(env, body); });
+    node_.on_table_change([this](const bus::TableDelta& d) {
+        if (d.op == "down" && d.worker.service.starts_with("game.")) game_lost(d.worker.name);
+    });
+    node_.on_announcement([this](std::string_view topic, std::string_view body) {
+        if (topic == bus::kTopicNotice) notice_all(body);
+    });
+}
+
+ProxyService::~ProxyService() {
+    loop_.cancel(keepalive_timer_);
+    loop_.remove_fd(epoll_fd_);
+    for (auto& [id, s] : sessions_) ::close(s->fd);
+    if (listen_fd_ >= 0) ::close(listen_fd_);
+    ::close(epoll_fd_);
+}
+
+void ProxyService::start() {
+    loop_.add_fd(epoll_fd_, [this] { on_epoll(); });
+    keepalive_timer_ = loop_.add_repeating(std::chrono::milliseconds(cfg_.keepalive_interval_ms),
+                                           [this] { keepalive_tick(); });
+    node_.start();
+}
+
+void ProxyService::shutdown() {
+    accepting_ = false;
+    if (listen_fd_ >= 0) {
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+        ::close(listen_fd_);
+        listen_fd_ = -1;
+    }
+    std::vector<uint64_t> ids;
+    for (const auto& [id, s] : sessions_) ids.push_back(id);
+    for (const uint64_t id : ids) {
+        if (Session* s = find(id)) {
+            kick(*s, codec::to_int(Errno::kDraining), "server is shutting down");
+            // Whatever did not flush at once is lost: the process is going away.
+            if (find(id) != nullptr) close(id, "shutdown");
+        }
+    }
+}
+
+ProxyService::Session* ProxyService::find(uint64_t id) {
+    auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sockets
+
+void ProxyService::on_epoll() {
+    epoll_event events[256];
+    for (;;) {
+        const int n = ::epoll_wait(epoll_fd_, events, 256, 0);
+        if (n <= 0) return;
+        for (int i = 0; i < n; ++i) {
+            const uint64_t id = events[i].data.u64;
+            if (id == kListenerTag) {
+                accept_all();
+                continue;
+            }
+            Session* s = find(id);
+            if (s == nullptr) continue;
+            if ((events[i].events & (EPOLLERR | EPOLLHUP)) != 0 &&
+                (events[i].events & EPOLLIN) == 0) {
+                close(id, "connection error");
+                continue;
+            }
+            if ((events[i].events & EPOLLOUT) != 0) flush(*s);
+            if ((s = find(id)) != nullptr && (events[i].events & EPOLLIN) != 0) on_readable(*s);
+        }
+        if (n < 256) return;
+    }
+}
+
+void ProxyService::accept_all() {
+    for (int i = 0; i < 256 && accepting_; ++i) {
+        sockaddr_in addr{};
+        socklen_t len = sizeof addr;
+        const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len,
+                                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                spdlog::warn("proxy: out of file descriptors; refusing connections");
+            }
+            break;
+        }
+        char ip[INET_ADDRSTRLEN] = {};
+        ::inet_ntop(AF_INET, &addr.sin_addr, ip, sizeof ip);
+        if (static_cast<int32_t>(sessions_.size()) >= cfg_.max_connections ||
+            (cfg_.max_per_ip > 0 && per_ip_[ip] >= cfg_.max_per_ip)) {
+            ::close(fd);  // over a cap: refused before it costs anything
+            continue;
+        }
+        const int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        // Loopback and LAN autotuning would let a non-reading client park megabytes in the
+        // kernel; a fixed buffer keeps every connection's cost bounded and known.
+        const int sndbuf = cfg_.socket_sndbuf_kib * 1024;
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+        const uint64_t id = next_session_++;
+        auto session = std::make_unique<Session>(id, fd, ip, cfg_);
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLRDHUP;
+        ev.data.u64 = id;
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+        ++per_ip_[ip];
+        sessions_.emplace(id, std::move(session));
+    }
+    node_.set_load(static_cast<int64_t>(sessions_.size()));
+}
+
+void ProxyService::on_readable(Session& s) {
+    const uint64_t id = s.id;
+    char buf[kReadChunk];
+    std::size_t total = 0;
+    while (total < kMaxReadPerPass) {
+        const ssize_t n = ::recv(s.fd, buf, sizeof buf, 0);
+        if (n == 0) {
+            close(id, "client closed");
+            return;
+        }
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            if (errno == EINTR) continue;
+            close(id, "read error");
+            return;
+        }
+        total += static_cast<std::size_t>(n);
+        s.decoder.feed({buf, static_cast<std::size_t>(n)});
+        codec::Frame f;
+        for (;;) {
+            const auto st = s.decoder.next(f);
+            if (st == codec::FrameDecoder::Status::kNeedMore) break;
+            if (st == codec::FrameDecoder::Status::kError) {
+                spdlog::debug("proxy: session={} closed: {}", id,
+                              codec::frame_error_name(s.decoder.error()));
+                close(id, "bad frame");
+                return;
+            }
+            on_frame(s, f);
+            if (find(id) == nullptr || s.closing) return;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client frames
+
+std::string ProxyService::body_to_msgpack(const Session& s, const std::string& body,
+                                          bool& ok) const {
+    ok = true;
+    if (s.decoder.magic() == codec::Magic::kMsgpack) return body;
+    std::string out;
+    ok = codec::json_to_msgpack(body, out) == codec::BodyError::kOk;
+    return out;
+}
+
+void ProxyService::on_frame(Session& s, codec::Frame& f) {
+    s.keepalive.on_frame();
+    const uint32_t type = codec::msg_type(f.mcmd, f.scmd);
+    if (f.is_keep_alive()) return;  // never answered: clients echo probes
+    if (!s.bucket.take(Clock::now())) {
+        if (++s.strikes >= cfg_.rate_strikes) {
+            close(s.id, "rate limit");
+            return;
+        }
+        send_error(s, type, codec::to_int(Errno::kRateLimited), "rate limited");
+        return;
+    }
+    const Route r = route(f.mcmd, f.scmd, s.user != 0, !s.game.empty());
+    switch (r) {
+        case Route::kIgnore: return;
+        case Route::kUnknown:
+            send_error(s, type, codec::to_int(Errno::kUnknownCommand), "unknown command");
+            return;
+        case Route::kNotLoggedIn:
+            send_error(s, type, codec::to_int(Errno::kNotLoggedIn), "not logged in");
+            return;
+        case Route::kNotSeated:
+            send_error(s, type, codec::to_int(Errno::kNotSeated), "user not seated");
+            return;
+        default: break;
+    }
+    bool ok = true;
+    std::string body = body_to_msgpack(s, f.body, ok);
+    if (!ok) {
+        send_error(s, type, codec::to_int(Errno::kMalformed), "malformed message");
+        return;
+    }
+    if (r == Route::kLogin) {
+        forward_login(s, type, std::move(body));
+    } else if (r == Route::kFastLogin) {
+        forward_fast_login(s, type, body);
+    } else {
+        forward_seated(s, type, std::move(body));
+    }
+}
+
+void ProxyService::forward_login(Session& s, uint32_t type, std::string body) {
+    if (type == codec::kMsgFastRegister) {
+        // The client's IP is the proxy's to say; whatever the client sent is replaced.
+        codec::FastRegisterRequest req;
+        if (codec::decode(body, req) != codec::MsgError::kOk) {
+            send_error(s, type, codec::to_int(Errno::kMalformed), "malformed message");
+            return;
+        }
+        req.ip = s.ip;
+        body = codec::encode(req);
+    }
+    bus::CallOptions co;
+    co.session = s.id;
+    co.user = s.user;
+    const uint64_t id = s.id;
+    node_.request(
+        "login", type, std::move(body),
+        [this, id, type](bus::Reply&& r) { deliver(id, type, std::move(r)); }, co);
+}
+
+void ProxyService::forward_fast_login(Session& s, uint32_t type, const std::string& body) {
+    codec::FastLoginRequest req;
+    if (codec::decode(body, req) != codec::MsgError::kOk) {
+        send_error(s, type, codec::to_int(Errno::kMalformed), "malformed message");
+        return;
+    }
+    std::string target;
+    if (req.game_id != 0) {
+        target = "@game-" + std::to_string(req.game_id);
+    } else {
+        const auto kind = codec::game_kind_name(req.game_type);
+        if (kind.empty() || req.game_level < 1 || req.game_level > 99) {
+            send_error(s, type, codec::to_int(Errno::kInvalidField), "invalid field value");
+            return;
+        }
+        target = "game." + std::string(kind) + "." + std::to_string(req.game_level);
+    }
+    common::TicketClaims claims;
+    claims.user = s.user;
+    claims.session = s.id;
+    claims.proxy = node_.name();
+    claims.expires_ms = bus::unix_ms() + cfg_.ticket_ttl_ms;
+    claims.nonce = common::ticket_nonce();
+    common::FastLoginForward fwd{req.game_id, req.game_type, req.game_level,
+                                 common::sign_ticket(claims, cfg_.ticket_secret)};
+    bus::CallOptions co;
+    co.session = s.id;
+    co.user = s.user;
+    const uint64_t id = s.id;
+    node_.request(
+        target, type, codec::encode(fwd),
+        [this, id, type](bus::Reply&& r) { deliver(id, type, std::move(r)); }, co);
+}
+
+void ProxyService::forward_seated(Session& s, uint32_t type, std::string body) {
+    bus::CallOptions co;
+    co.session = s.id;
+    co.user = s.user;
+    const uint64_t id = s.id;
+    node_.request(
+        "@" + s.game, type, std::move(body),
+        [this, id, type](bus::Reply&& r) { deliver(id, type, std::move(r)); }, co);
+}
+
+void ProxyService::deliver(uint64_t session_id, uint32_t type, bus::Reply&& r) {
+    Session* s = find(session_id);
+    if (s == nullptr) return;  // the client left while its request was out
+    if (!r.ok()) {
+        const Errno e = codec::client_errno(r.code);
+        // Node texts for Errno codes are written for clients; bus failures get the table's.
+        const bool own_text = !codec::is_bus_code(r.code) && !r.text.empty();
+        send_error(*s, type, codec::to_int(e), own_text ? r.text : codec::errno_text(e));
+        return;
+    }
+    if (type == codec::kMsgFastRegister) {
+        codec::FastRegisterReply reply;
+        if (codec::decode(r.body, reply) == codec::MsgError::kOk && reply.user_id > 0) {
+            const auto uid = static_cast<uint64_t>(reply.user_id);
+            // One session per user: an older one here is kicked, and the other proxies are
+            // told to kick theirs.
+            if (auto it = session_of_user_.find(uid);
+                it != session_of_user_.end() && it->second != session_id) {
+                if (Session* old = find(it->second)) {
+                    kick(*old, codec::to_int(Errno::kKicked), "logged in elsewhere");
+                }
+            }
+            s = find(session_id);
+            if (s == nullptr) return;
+            s->user = uid;
+            session_of_user_[uid] = session_id;
+            bus::KickBody k;
+            k.user_id = reply.user_id;
+            k.reason = "logged in elsewhere";
+            k.except_proxy = node_.name();
+            k.except_session = session_id;
+            node_.request(bus::kMmiKick, 0, codec::encode(k), [](bus::Reply&&) {});
+        }
+    } else if (type == codec::kMsgFastLogin) {
+        codec::FastLoginReply reply;
+        if (codec::decode(r.body, reply) == codec::MsgError::kOk && reply.game_id != 0) {
+            s->game = r.env.source;
+            s->game_id = game_id_of(r.env.source);
+            s->game_type = reply.game_type;
+            s->game_level = reply.game_level;
+        }
+    } else if (type == codec::kMsgLogout) {
+        s->game.clear();
+        s->game_id = 0;
+    }
+    // Table actions succeed silently: the broadcast that follows is the confirmation.
+    if (!r.body.empty()) send(*s, type, r.body);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pushes and announcements
+
+void ProxyService::on_push(const codec::Envelope& env, std::string_view body) {
+    if (env.msg_type == bus::kMsgKickUser) {
+        bus::KickBody k;
+        if (codec::decode(body, k) != codec::MsgError::kOk) return;
+        auto it = session_of_user_.find(static_cast<uint64_t>(k.user_id));
+        if (it == session_of_user_.end()) return;
+        if (k.except_proxy == node_.name() && k.except_session == it->second) return;
+        if (Session* s = find(it->second)) {
+            kick(*s, k.errno_code != 0 ? k.errno_code : codec::to_int(Errno::kKicked),
+                 k.reason.empty() ? "kicked" : k.reason);
+        }
+        return;
+    }
+    // A multicast push converts its body once per encoding, not once per receiver.
+    std::string as_json;
+    bool json_done = false;
+    const auto deliver_to = [&](uint64_t id) {
+        Session* s = find(id);
+        if (s == nullptr) return;
+        const auto [mcmd, scmd] =
+            std::pair{codec::mcmd_of(env.msg_type), codec::scmd_of(env.msg_type)};
+        std::string frame;
+        if (s->decoder.magic() == codec::Magic::kJson) {
+            if (!json_done) {
+                json_done = true;
+                if (codec::msgpack_to_json(body, as_json) != codec::BodyError::kOk) {
+                    spdlog::warn("proxy: push {:#x} from {} does not convert to JSON", env.msg_type,
+                                 env.source);
+                    as_json.clear();
+                }
+            }
+            if (!codec::encode_frame(frame, codec::Magic::kJson, mcmd, scmd, as_json)) return;
+        } else if (!codec::encode_frame(frame, codec::Magic::kMsgpack, mcmd, scmd, body)) {
+            return;
+        }
+        send_raw(*s, frame);
+        if (env.msg_type == codec::kMsgNotifyKick) {
+            // The game node kicked this session (a newer login took the seat).
+            s = find(id);
+            if (s != nullptr) {
+                s->game.clear();
+                s->closing = true;
+                flush(*s);
+            }
+        }
+    };
+    if (!env.sessions.empty()) {
+        for (const uint64_t id : env.sessions) deliver_to(id);
+    } else {
+        deliver_to(env.session);
+    }
+}
+
+void ProxyService::kick(Session& s, int32_t errno_code, std::string_view text) {
+    const uint64_t id = s.id;  // send() may close (and free) the session
+    codec::NotifyKick k;
+    k.err_no = errno_code;
+    k.err_desc = std::string(text);
+    send(s, codec::kMsgNotifyKick, codec::encode(k));
+    Session* still = find(id);
+    if (still == nullptr) return;
+    still->closing = true;
+    flush(*still);
+}
+
+void ProxyService::game_lost(const std::string& node) {
+    for (auto& [id, s] : sessions_) {
+        if (s->game != node) continue;
+        codec::NotifyGameLost lost;
+        lost.game_id = s->game_id;
+        lost.game_type = s->game_type;
+        lost.game_level = s->game_level;
+        s->game.clear();
+        s->game_id = 0;
+        send(*s, codec::kMsgNotifyGameLost, codec::encode(lost));
+    }
+}
+
+void ProxyService::notice_all(std::string_view body) {
+    bus::NoticeBody n;
+    if (codec::decode(body, n) != codec::MsgError::kOk) return;
+    codec::Notice notice;
+    notice.text = n.text;
+    notice.level = n.level;
+    const std::string encoded = codec::encode(notice);
+    std::vector<uint64_t> ids;
+    for (const auto& [id, s] : sessions_) ids.push_back(id);
+    for (const uint64_t id : ids) {
+        if (Session* s = find(id)) send(*s, codec::kMsgNotice, encoded);
+    }
+}
+
+void ProxyService::keepalive_tick() {
+    std::vector<uint64_t> dead;
+    for (auto& [id, s] : sessions_) {
+        switch (s->keepalive.on_check()) {
+            case KeepAlive::Action::kNone: break;
+            case KeepAlive::Action::kProbe:
+                send_raw(*s, codec::keep_alive_frame(s->decoder.magic()));
+                break;
+            case KeepAlive::Action::kClose: dead.push_back(id); break;
+        }
+    }
+    for (const uint64_t id : dead) close(id, "keep-alive timeout");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+void ProxyService::send(Session& s, uint32_t type, std::string_view msgpack_body) {
+    std::string body;
+    if (s.decoder.magic() == codec::Magic::kJson) {
+        if (codec::msgpack_to_json(msgpack_body, body) != codec::BodyError::kOk) {
+            spdlog::warn("proxy: session={} reply {:#x} does not convert to JSON", s.id, type);
+            return;
+        }
+    } else {
+        body.assign(msgpack_body);
+    }
+    std::string frame;
+    if (!codec::encode_frame(frame, s.decoder.magic(), codec::mcmd_of(type), codec::scmd_of(type),
+                             body)) {
+        spdlog::warn("proxy: session={} reply {:#x} too large for a frame", s.id, type);
+        return;
+    }
+    send_raw(s, frame);
+}
+
+void ProxyService::send_error(Session& s, uint32_t type, int32_t code, std::string_view text) {
+    codec::ErrorBody e;
+    e.err_no = code;
+    e.err_desc = std::string(text);
+    send(s, type, codec::encode(e));
+}
+
+void ProxyService::send_raw(Session& s, std::string_view bytes) {
+    if (s.out.size() + bytes.size() > static_cast<std::size_t>(cfg_.max_output_kib) * 1024) {
+        // A client that does not read is dropped; its queue never grows past the cap.
+        close(s.id, "output queue full");
+        return;
+    }
+    s.out.append(bytes);
+    flush(s);
+}
+
+void ProxyService::flush(Session& s) {
+    while (!s.out.empty()) {
+        const ssize_t n = ::send(s.fd, s.out.data(), s.out.size(), MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            if (errno == EINTR) continue;
+            close(s.id, "write error");
+            return;
+        }
+        s.out.erase(0, static_cast<std::size_t>(n));
+    }
+    if (s.out.empty() && s.closing) {
+        close(s.id, "closed after flush");
+        return;
+    }
+    const bool want = !s.out.empty();
+    if (want != s.writing) {
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u);
+        ev.data.u64 = s.id;
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, s.fd, &ev);
+        s.writing = want;
+    }
+}
+
+void ProxyService::close(uint64_t id, std::string_view why) {
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return;
+    std::unique_ptr<Session> s = std::move(it->second);
+    sessions_.erase(it);
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s->fd, nullptr);
+    ::close(s->fd);
+    if (auto ip = per_ip_.find(s->ip); ip != per_ip_.end() && --ip->second <= 0) per_ip_.erase(ip);
+    if (s->user != 0) {
+        auto u = session_of_user_.find(s->user);
+        if (u != session_of_user_.end() && u->second == id) session_of_user_.erase(u);
+    }
+    if (!s->game.empty()) {
+        // The game node keeps the seat of a player in a running game and plays for them.
+        node_.push("@" + s->game, common::kMsgSessionClosed, {}, id, s->user);
+    }
+    spdlog::debug("proxy: session={} user={} closed: {}", id, s->user, why);
+    node_.set_load(static_cast<int64_t>(sessions_.size()));
+}
+
+}  // namespace tb::proxy
