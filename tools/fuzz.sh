@@ -21,10 +21,11 @@ CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDe
     cat build-fuzz/configure.log >&2
     exit 1
 }
-cmake --build build-fuzz -j"$(nproc)"
 if [ ${#targets[@]} -eq 0 ]; then
     mapfile -t targets < <(ls tests/fuzz/corpus)
 fi
+# Only the fuzz targets (and the codec they link), not every tool of the tree.
+cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]/#/fuzz_}"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 for t in "${targets[@]}"; do

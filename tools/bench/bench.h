@@ -87,6 +87,81 @@ std::vector<TargetCheck> check_targets(const BusBenchResults& results);
 // The human-readable table, targets included.
 std::string to_table(const BusBenchResults& results, const BusBenchOptions& options);
 
+// ---------------------------------------------------------------------------------------------
+// `tb-bench db`: the db service (tb-db) straight over the bus, with 32 requests in flight from
+// bench-side nodes: logins of existing device accounts and 3-seat round settlements, against
+// private MariaDB and Redis servers tb-bench starts itself (or given ones), plus what the
+// disk's fsync rate allows a durable commit.
+
+struct DbBenchOptions {
+    uint16_t base_port = 17100;                   // tb-manager: base, base+1 (tb-db opens no port)
+    std::chrono::milliseconds duration{5000};     // per measurement
+    std::chrono::milliseconds fsync_probe{2000};  // then half as long with 4 streams
+    int inflight = 32;    // requests outstanding at any time, over all callers
+    int callers = 1;      // bench nodes (one thread each) sharing `inflight`
+    int accounts = 1000;  // device accounts created first; also the settle players
+    int warmup = 500;     // calls before each measurement
+    int pool_size = 4;    // tb-db pool.size
+    int db_nodes = 1;     // tb-db processes (ids 1..n)
+    int64_t stake = 10;   // what each farmer pays the landlord per round
+    // Given servers (mysql_port 0: start private MariaDB and Redis).
+    std::string mysql_host = "127.0.0.1";
+    uint16_t mysql_port = 0;
+    std::string mysql_user = "tablebus";
+    std::string mysql_password;
+    std::string redis_host = "127.0.0.1";
+    uint16_t redis_port = 0;
+    std::string storage_dir;                // private servers' data + fsync probe; "" = default
+    std::vector<std::string> db_sets;       // more `--set key=value` for tb-db
+    std::vector<std::string> mariadb_args;  // more flags for the private mariadbd
+    std::string only;                       // "login" or "settle": run one measurement alone
+    bool db_over_socket = false;            // private MariaDB: tb-db connects over its unix socket
+    std::string manager_binary;             // empty: next to this executable
+    std::string db_binary;
+    std::function<void(const std::string&)> progress;
+};
+
+struct DbMeasurement {
+    uint64_t calls = 0;
+    double rps = 0;
+    double p50_ms = 0;
+    double p99_ms = 0;
+    // CPU (user + sys) per request, warm-up included: name -> microseconds.
+    std::vector<std::pair<std::string, double>> cpu_us;
+    double machine_busy = 0;  // share of all cores busy during it (0..1), anyone's work
+    // InnoDB counters per request (SHOW GLOBAL STATUS deltas); -1 when unknown.
+    double log_writes = -1;   // Innodb_log_writes: redo writes, each synced (durable commits)
+    double data_fsyncs = -1;  // Innodb_data_fsyncs
+    double row_lock_waits = -1;
+    double deadlocks = -1;
+};
+
+struct DbBenchResults {
+    DbMeasurement registrations;        // the setup: creating the device accounts
+    DbMeasurement logins;               // existing device accounts
+    DbMeasurement settles;              // 3 seats, 2 transfers
+    double fsyncs_per_s = 0;            // one stream, nothing else of ours running
+    double fsyncs_per_s_4_streams = 0;  // four streams at once, summed
+    std::string fsync_dir;
+    bool private_storage = true;
+    std::string mariadb_version;
+    int pool_size = 0;
+    int db_nodes = 0;
+    int inflight = 0;
+};
+
+// Starts what it needs, measures, stops everything. Throws std::runtime_error or Interrupted.
+DbBenchResults run_db_bench(const DbBenchOptions& options);
+
+// {"db_device_logins_per_s":..,"login_p50_ms":..,"login_p99_ms":..,"settles_per_s":..,
+//  "settle_p50_ms":..,"settle_p99_ms":..,"fsyncs_per_s":..,"pool_size":..,"db_nodes":.., ...}
+nlohmann::ordered_json to_json(const DbBenchResults& results);
+
+// Targets on a 2-core machine: >= 2,000 device logins/s, >= 1,000 settles/s.
+std::vector<TargetCheck> check_targets(const DbBenchResults& results);
+
+std::string to_table(const DbBenchResults& results, const DbBenchOptions& options);
+
 // Hidden subcommands (the child processes). Each runs until SIGTERM/SIGINT; returns the exit
 // code.
 int raw_proxy_main(const std::string& frontend, const std::string& backend);

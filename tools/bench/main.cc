@@ -1,5 +1,8 @@
 // tb-bench: benchmarks that start what they measure and stop it again.
 //   tb-bench bus [--json] [--seconds S | --short] [--base-port B] [--repeat N] [--check]
+//   tb-bench db [--json] [--seconds S | --short] [--check] [--pool-size N] [--db-nodes N]
+//               [--mysql-host H --mysql-port P --mysql-user U --mysql-password W
+//                --redis-port R] [--base-port B] ...
 // Hidden subcommands are the child processes tb-bench starts from its own executable:
 //   tb-bench raw-proxy --frontend EP --backend EP   (plain zmq_proxy, ROUTER/DEALER)
 //   tb-bench raw-echo --connect EP                  (plain libzmq echo)
@@ -76,6 +79,33 @@ int run_bus(tb::bench::BusBenchOptions o, bool json, bool check) {
     return 0;
 }
 
+int run_db(tb::bench::DbBenchOptions o, bool json, bool check) {
+    StopOnSignal stop;
+    if (!json)
+        o.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+    tb::bench::DbBenchResults r;
+    try {
+        r = tb::bench::run_db_bench(o);
+    } catch (const tb::bench::Interrupted&) {
+        std::fprintf(stderr, "tb-bench: interrupted\n");
+        return 130;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "tb-bench: %s\n", e.what());
+        return 1;
+    }
+    if (json) {
+        std::cout << tb::bench::to_json(r).dump() << std::endl;
+    } else {
+        std::cout << tb::bench::to_table(r, o) << std::flush;
+    }
+    if (check) {
+        for (const auto& t : tb::bench::check_targets(r)) {
+            if (!t.met) return 2;
+        }
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -109,6 +139,55 @@ int main(int argc, char** argv) try {
     // For profiling one side (perf, callgrind): the output then lacks the other side.
     bus->add_option("--only", o.only)->check(CLI::IsMember({"raw", "tablebus"}))->group("");
 
+    tb::bench::DbBenchOptions dbo;
+    bool db_json = false;
+    bool db_short = false;
+    bool db_check = false;
+    double db_seconds = 5.0;
+    CLI::App* db = app.add_subcommand(
+        "db", "the db service over the bus: device logins and 3-seat settles, 32 in flight");
+    db->add_flag("--json", db_json, "print only the results as one JSON object");
+    auto* db_seconds_opt =
+        db->add_option("--seconds", db_seconds, "seconds per measurement (default 5)")
+            ->check(CLI::Range(0.1, 3600.0));
+    db->add_flag("--short", db_short, "1 s per measurement and for the fsync probe (CI smoke)");
+    db->add_flag("--check", db_check, "exit 2 when a target is missed");
+    db->add_option("--base-port", dbo.base_port, "tb-manager on base and base+1")
+        ->capture_default_str()
+        ->check(CLI::Range(1024, 61990));
+    db->add_option("--pool-size", dbo.pool_size, "tb-db pool.size")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 64));
+    db->add_option("--db-nodes", dbo.db_nodes, "tb-db processes")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 8));
+    db->add_option("--inflight", dbo.inflight, "requests outstanding")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 10000));
+    db->add_option("--callers", dbo.callers, "bench nodes (threads) sharing them")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 64));
+    db->add_option("--accounts", dbo.accounts, "device accounts created first (the players)")
+        ->capture_default_str()
+        ->check(CLI::Range(3, 1000000));
+    db->add_option("--warmup", dbo.warmup, "calls before each measurement")->capture_default_str();
+    db->add_option("--mysql-host", dbo.mysql_host, "given MariaDB (default: a private one)");
+    db->add_option("--mysql-port", dbo.mysql_port, "given MariaDB port (with --redis-port)");
+    db->add_option("--mysql-user", dbo.mysql_user, "given MariaDB user")->capture_default_str();
+    db->add_option("--mysql-password", dbo.mysql_password, "given MariaDB password")
+        ->envname("TB_MYSQL_PASSWORD");
+    db->add_option("--redis-host", dbo.redis_host, "given Redis host")->capture_default_str();
+    db->add_option("--redis-port", dbo.redis_port, "given Redis port (with --mysql-port)");
+    db->add_option("--storage-dir", dbo.storage_dir,
+                   "private servers' data and the fsync probe (default: <build>/bench-storage)");
+    db->add_option("--db-set", dbo.db_sets, "more --set key=value for tb-db (repeatable)");
+    db->add_option("--manager-bin", dbo.manager_binary, "tb-manager to start");
+    db->add_option("--db-bin", dbo.db_binary, "tb-db to start");
+    // Experiments only: more mariadbd flags, one measurement alone.
+    db->add_option("--mariadb-arg", dbo.mariadb_args)->group("");
+    db->add_option("--only", dbo.only)->check(CLI::IsMember({"login", "settle"}))->group("");
+    db->add_flag("--db-over-socket", dbo.db_over_socket)->group("");
+
     std::string frontend, backend, connect, manager;
     int32_t id = 1;
     CLI::App* proxy = app.add_subcommand("raw-proxy", "")->group("");
@@ -125,6 +204,12 @@ int main(int argc, char** argv) try {
     if (proxy->parsed()) return tb::bench::raw_proxy_main(frontend, backend);
     if (echo->parsed()) return tb::bench::raw_echo_main(connect);
     if (worker->parsed()) return tb::bench::echo_worker_main(manager, id);
+    if (db->parsed()) {
+        if (db_short && db_seconds_opt->count() == 0) db_seconds = 1.0;
+        if (db_short) dbo.fsync_probe = std::chrono::milliseconds(1000);
+        dbo.duration = std::chrono::milliseconds(static_cast<int64_t>(db_seconds * 1000.0));
+        return run_db(dbo, db_json, db_check);
+    }
     if (short_run && seconds_opt->count() == 0) seconds = 1.0;
     o.duration = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0));
     return run_bus(o, json, check);

@@ -51,8 +51,10 @@ int notice(tools::Session& s, const std::string& text, int32_t level, std::ostre
 
 int kick(tools::Session& s, int64_t user_id, const std::string& reason, std::ostream& out) {
     bus::OkBody ok;
-    const int rc =
-        s.ask(bus::kMmiKick, bus::KickBody{user_id, reason}, ok, "kick " + std::to_string(user_id));
+    bus::KickBody body;
+    body.user_id = user_id;
+    body.reason = reason;
+    const int rc = s.ask(bus::kMmiKick, body, ok, "kick " + std::to_string(user_id));
     if (rc != kExitOk) return rc;
     if (s.connection().json) {
         out << tools::dump_json(tools::json_of(ok)) << '\n';
