@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# tools/cluster.sh end to end: up (first start, MariaDB initialized), the services on the bus,
+# up again on the running cluster, status, a FastRegister through the proxy, down, nothing left
+# behind, a second up on the kept data (the account is still there), down twice.
+#
+#   tests/integration/cluster_test.sh BIN_DIR
+set -euo pipefail
+
+[ $# -eq 1 ] || { echo "usage: $0 BIN_DIR" >&2; exit 2; }
+bin_dir=$(cd "$1" && pwd)
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cluster=$root/tools/cluster.sh
+export TB_BIN=$bin_dir
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+
+var=$(mktemp -d "${TMPDIR:-/tmp}/tb-cluster-test.XXXXXX")
+cleanup() {
+    local rc=$?
+    if [ $rc -ne 0 ]; then
+        echo "--- cluster.sh status ---" >&2
+        bash "$cluster" status --var "$var" >&2 || true
+        for log in "$var"/log/*.log; do
+            [ -f "$log" ] || continue
+            echo "--- $log (tail) ---" >&2
+            tail -n 20 "$log" >&2
+        done
+    fi
+    bash "$cluster" down --var "$var" >/dev/null 2>&1 || true
+    rm -rf "$var"
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_free() { [ -z "$(ss -Htan exclude time-wait "( sport = :$1 )" 2>/dev/null)" ]; }
+
+# A base port from our pid, below the ephemeral range; the next candidate when one of its ports
+# (bus, announcements, clients, metrics) is taken. Base ports are multiples of 50 and the
+# offsets are 0, 1, 33 and 45 modulo 50, so two tests never share a port.
+base=""
+for i in $(seq 0 99); do
+    candidate=$((20000 + (($$ + i) % 100) * 50))
+    if port_free "$candidate" && port_free $((candidate + 1)) &&
+        port_free $((candidate + 3333)) && port_free $((candidate + 3545)); then
+        base=$candidate
+        break
+    fi
+done
+[ -n "$base" ] || fail "no free base port"
+proxy_port=$((base + 3333))
+expect_last="proxy 127.0.0.1:$proxy_port"
+echo "var dir $var, base port $base"
+
+now_ms() { date +%s%3N; }
+
+# up; checks the exit status and the last line; sets up_ms.
+run_up() {
+    local out start rc=0
+    start=$(now_ms)
+    out=$(bash "$cluster" up --base-port "$base" --var "$var" 2>&1) || rc=$?
+    up_ms=$(($(now_ms) - start))
+    printf '    %s\n' "${out//$'\n'/$'\n    '}"
+    [ $rc -eq 0 ] || fail "up exited $rc"
+    [ "$(tail -n 1 <<<"$out")" = "$expect_last" ] ||
+        fail "up's last line is '$(tail -n 1 <<<"$out")', expected '$expect_last'"
+}
+
+# FastRegister (1,1) through the proxy; prints the UserID of the (1,1) reply.
+fast_register() {
+    python3 - "$proxy_port" <<'EOF'
+import json, socket, struct, sys, time
+
+port = int(sys.argv[1])
+body = json.dumps({"Account": "cluster_test_1", "Password": "cluster-test-pw", "Machine":
+                   "cluster-test-machine-0001", "Name": "tester", "Icon": 1,
+                   "Gender": 3}).encode()
+frame = struct.pack(">HHHH", 0x5277, 8 + len(body), 1, 1) + body
+sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+sock.sendall(frame)
+buf = b""
+deadline = time.monotonic() + 15
+while time.monotonic() < deadline:
+    while len(buf) >= 4 and len(buf) >= struct.unpack(">H", buf[2:4])[0]:
+        magic, length, mcmd, scmd = struct.unpack(">HHHH", buf[:8])
+        payload, buf = buf[8:length], buf[length:]
+        if magic != 0x5277:
+            sys.exit(f"bad magic {magic:#x}")
+        if (mcmd, scmd) == (0, 0):
+            continue  # keep-alive
+        if (mcmd, scmd) != (1, 1):
+            sys.exit(f"unexpected ({mcmd},{scmd}): {payload!r}")
+        reply = json.loads(payload)
+        if reply.get("Errno") or not reply.get("UserID"):
+            sys.exit(f"FastRegister failed: {reply}")
+        print(reply["UserID"])
+        sys.exit(0)
+    chunk = sock.recv(65536)
+    if not chunk:
+        sys.exit("the proxy closed the connection")
+    buf += chunk
+sys.exit("no (1,1) reply within 15 s")
+EOF
+}
+
+# --- first up: MariaDB initialized -------------------------------------------------------------
+run_up
+first_ms=$up_ms
+ok "up (first start, MariaDB initialized) in ${first_ms} ms: $expect_last"
+
+services=$("$bin_dir/tb-mon" --manager "tcp://127.0.0.1:$base" services --json)
+for s in db login proxy; do
+    grep -q "\"service\":\"$s\"" <<<"$services" || fail "tb-mon services lacks $s: $services"
+done
+ok "tb-mon services lists db, login and proxy"
+
+run_up
+ok "up on the running cluster: exit 0, same address, ${up_ms} ms"
+
+bash "$cluster" status --var "$var" | sed 's/^/    /' || fail "status did not exit 0"
+ok "status exits 0"
+
+user_id=$(fast_register) || fail "FastRegister through the proxy"
+ok "FastRegister through 127.0.0.1:$proxy_port answered (1,1), UserID $user_id"
+
+start=$(now_ms)
+bash "$cluster" down --var "$var" || fail "down exited non-zero"
+ok "down in $(($(now_ms) - start)) ms"
+
+rc=0
+bash "$cluster" status --var "$var" >/dev/null || rc=$?
+[ $rc -eq 3 ] || fail "status after down exited $rc, expected 3"
+ok "status after down exits 3"
+
+left=$(pgrep -af -- "$var" || true)
+[ -z "$left" ] || fail "processes left after down: $left"
+ok "no process mentions $var"
+
+# --- second up: the data was kept ------------------------------------------------------------
+run_up
+second_ms=$up_ms
+ok "up again (kept data) in ${second_ms} ms"
+again=$(fast_register) || fail "FastRegister after the restart"
+[ "$again" = "$user_id" ] || fail "the account changed across the restart: $user_id, then $again"
+ok "the account survived down/up (UserID $again)"
+
+bash "$cluster" down --var "$var" >/dev/null 2>&1 || fail "down exited non-zero"
+bash "$cluster" down --var "$var" || fail "a second down exited non-zero"
+ok "down twice: exit 0"
+left=$(pgrep -af -- "$var" || true)
+[ -z "$left" ] || fail "processes left after down: $left"
+
+echo "timings: first up ${first_ms} ms (MariaDB initialized), up on kept data ${second_ms} ms"
+echo "PASS"
