@@ -1,6 +1,8 @@
 // A player's first steps end to end: a TCP client through tb-proxy, tb-login and tb-db (real
 // processes, real MariaDB and Redis): register, sign in, ranking, wrong password, wrong
 // device, lockout, and a second login kicking the first session.
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 #include <memory>
 
@@ -173,4 +175,70 @@ TEST_CASE("tb-ctl kick closes a user's session with NotifyKick", "[client]") {
     REQUIRE(kick.has_value());
     CHECK(json_int(kick->body, "Errno") == 18);
     CHECK(c.wait_closed(3s));
+}
+
+TEST_CASE(
+    "FastLogin reaches a game node with a valid ticket, pushes reach the client, and "
+    "NotifyGameLost follows the node's death",
+    "[client]") {
+    Stack s(35);
+    // A stand-in game node: checks the proxy's ticket, seats, pushes NotifyStatus.
+    ChildProcess game({bin("tb-test-worker").string(), "--manager",
+                       "tcp://127.0.0.1:" + std::to_string(s.base), "--kind", "game", "--id", "7",
+                       "--service", "game.gomoku.1", "--ticket-secret", "client-test"});
+    REQUIRE(tb::test::wait_for([&] { return s.workers("game.gomoku.1") == 1; }, 10s));
+    TcpClient c(s.client_port);
+    // Before login: Errno 4.
+    REQUIRE(c.send(100, 1, R"({"GameType":2,"GameLevel":1})"));
+    auto f = c.read_until(100, 1);
+    REQUIRE(f.has_value());
+    CHECK(json_int(f->body, "Errno") == 4);
+    REQUIRE(json_int(login(c, register_body("gil", "pw")).body, "UserID") > 0);
+    // A ticket the client makes up is dropped by the proxy, which signs its own.
+    REQUIRE(c.send(100, 1, R"({"GameType":2,"GameLevel":1,"Ticket":"1.2.proxy-1.9.x.y"})"));
+    f = c.read_until(100, 1);
+    REQUIRE(f.has_value());
+    INFO(f->body);
+    CHECK(json_int(f->body, "Errno") == 0);
+    CHECK(json_int(f->body, "GameID") == 7);
+    auto status = c.read_until(100, 103);
+    REQUIRE(status.has_value());
+    CHECK(json_int(status->body, "UserStatus") == 1);
+    // Seated traffic goes to that node (the stand-in echoes: not JSON, so the proxy must not
+    // crash on it; the client gets nothing or an error, and stays connected).
+    REQUIRE(c.send(100, 3));
+    c.read(300ms);
+    CHECK_FALSE(c.closed());
+    // The game node dies: the client is told, stays connected, and may FastLogin again.
+    game.signal(SIGKILL);
+    auto lost = c.read_until(100, 106, 8s);
+    REQUIRE(lost.has_value());
+    CHECK(json_int(lost->body, "GameID") == 7);
+    CHECK(json_int(lost->body, "GameType") == 2);
+    CHECK_FALSE(c.closed());
+    REQUIRE(c.send(100, 3));
+    f = c.read_until(100, 3);
+    REQUIRE(f.has_value());
+    CHECK(json_int(f->body, "Errno") == 14);  // no longer seated
+}
+
+TEST_CASE("chaos bots beside well-behaved ones: the proxy stays up and the others see no error",
+          "[client]") {
+    Stack s(36);
+    const std::string proxy = "127.0.0.1:" + std::to_string(s.client_port);
+    ChildProcess chaos({bin("tb-bot").string(), "--proxy", proxy, "--mode", "chaos", "--players",
+                        "24", "--duration", "6", "--json"});
+    const auto good =
+        tb::test::run_command({bin("tb-bot").string(), "--proxy", proxy, "--mode", "login",
+                               "--players", "10", "--duration", "5", "--json"},
+                              60s);
+    INFO(good.err);
+    CHECK(good.exit_code == 0);
+    CHECK(json_int(good.out, "errors") == 0);
+    CHECK(json_int(good.out, "requests") > 0);
+    const auto chaos_exit = chaos.wait(60s);
+    REQUIRE(chaos_exit.has_value());
+    INFO(chaos.stdout_text());
+    CHECK(json_int(chaos.stdout_text(), "violations") == 0);
+    CHECK(s.procs.back()->running());  // the proxy
 }

@@ -7,10 +7,14 @@
 //                  --curve-server K]
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <optional>
 
 #include "bus/event_loop.h"
 #include "bus/node.h"
+#include "codec/messages.h"
+#include "nodes/common/proxy_api.h"
 #include "nodes/common/signals.h"
+#include "nodes/common/ticket.h"
 
 namespace {
 constexpr uint32_t kMsgPushCount = 0xFE000001;
@@ -33,6 +37,10 @@ int main(int argc, char** argv) try {
     app.add_option("--capacity", o.capacity, "capacity to declare");
     app.add_option("--delay-ms", delay_ms, "answer after this long");
     app.add_flag("--idempotent", o.idempotent, "declare the service idempotent");
+    std::string ticket_secret;
+    app.add_option("--ticket-secret", ticket_secret,
+                   "act as a game node for FastLogin (100,1): verify the proxy's ticket with this "
+                   "secret, seat the user, and push a NotifyStatus to the session");
     app.add_option("--curve-public", o.curve_public_key, "this node's CURVE public key (Z85)");
     app.add_option("--curve-secret", o.curve_secret_key, "this node's CURVE secret key (Z85)");
     app.add_option("--curve-server", o.curve_server_key, "the manager's CURVE public key (Z85)");
@@ -51,6 +59,32 @@ int main(int argc, char** argv) try {
     node.on_request(kMsgSetLoad, [&](tb::bus::Request& r) {
         node.set_load(std::stoll(r.body));
         node.reply(r.env, "ok");
+    });
+    std::optional<tb::common::TicketVerifier> tickets;
+    if (!ticket_secret.empty()) tickets.emplace(ticket_secret);
+    node.on_request(tb::codec::kMsgFastLogin, [&](tb::bus::Request& r) {
+        tb::common::FastLoginForward req;
+        if (!tickets || tb::codec::decode(r.body, req) != tb::codec::MsgError::kOk) {
+            node.fail(r.env, tb::codec::to_int(tb::codec::Errno::kMalformed), "malformed");
+            return;
+        }
+        const auto verdict = tickets->verify(req.ticket, r.env.user, r.env.session, r.env.source,
+                                             tb::bus::unix_ms());
+        if (verdict != tb::common::TicketError::kOk) {
+            node.fail(r.env, tb::codec::to_int(tb::codec::Errno::kTicketInvalid),
+                      std::string(tb::common::ticket_error_name(verdict)));
+            return;
+        }
+        tb::codec::FastLoginReply reply;
+        reply.game_id = o.id;
+        reply.game_type = req.game_type;
+        reply.game_level = req.game_level;
+        node.reply(r.env, tb::codec::encode(reply));
+        tb::codec::NotifyStatus status;
+        status.chair_id = 0;
+        status.user_status = 1;
+        node.multicast(r.env.source, tb::codec::kMsgNotifyStatus, tb::codec::encode(status),
+                       {r.env.session});
     });
     node.on_any_request([&](tb::bus::Request& r) {
         std::string answer = node.name() + "|" + r.body;
