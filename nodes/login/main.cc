@@ -6,6 +6,7 @@
 #include "bus/event_loop.h"
 #include "nodes/common/config.h"
 #include "nodes/common/logging.h"
+#include "nodes/common/node_main.h"
 #include "nodes/common/signals.h"
 #include "nodes/login/login_config.h"
 #include "nodes/login/login_service.h"
@@ -30,22 +31,10 @@ int main(int argc, char** argv) try {
     zmq::context_t ctx;
     tb::bus::EventLoop loop;
     tb::login::LoginService service(ctx, loop, cfg);
-    int exit_code = 0;
-    service.node().on_fatal([&](const std::string& why) {
-        log->error("{}", why);
-        exit_code = 1;
-        loop.quit();
-    });
-    loop.add_fd(signals.fd(), [&] {
-        while (auto sig = signals.read()) {
-            log->info("signal {}: stopping", *sig);
-            loop.quit();
-        }
-    });
     service.start();
     log->info("login-{} up: manager {}, db timeout {} ms", cfg.node.id, cfg.node.manager_endpoint(),
               cfg.db_timeout.count());
-    loop.run();
+    const int exit_code = tb::common::run_node_loop(loop, service.node(), signals, *log);
     service.stop();
     return exit_code;
 } catch (const std::exception& e) {

@@ -6,6 +6,7 @@
 #include "bus/event_loop.h"
 #include "nodes/common/config.h"
 #include "nodes/common/logging.h"
+#include "nodes/common/node_main.h"
 #include "nodes/common/signals.h"
 #include "nodes/proxy/proxy_service.h"
 
@@ -30,22 +31,10 @@ int main(int argc, char** argv) try {
     zmq::context_t ctx;
     tb::bus::EventLoop loop;
     tb::proxy::ProxyService proxy(ctx, loop, cfg);
-    int exit_code = 0;
-    proxy.node().on_fatal([&](const std::string& why) {
-        log->error("{}", why);
-        exit_code = 1;
-        loop.quit();
-    });
-    loop.add_fd(signals.fd(), [&] {
-        while (auto sig = signals.read()) {
-            log->info("signal {}: telling {} clients and stopping", *sig, proxy.sessions());
-            proxy.shutdown();
-            loop.quit();
-        }
-    });
     proxy.start();
     log->info("proxy-{} up: clients on {}:{}", cfg.node.id, cfg.listen_host, proxy.port());
-    loop.run();
+    const int exit_code =
+        tb::common::run_node_loop(loop, proxy.node(), signals, *log, [&] { proxy.shutdown(); });
     proxy.node().stop();
     return exit_code;
 } catch (const std::exception& e) {
