@@ -193,7 +193,13 @@ TEST_CASE("a flood past the queue cap is answered 'overloaded' and broker memory
     // 1,000 queued requests of 1 KiB, not 50,000: the queue cap bounds what the broker holds.
     const long grown = rss_kib() - before;
     INFO("manager RSS grew by " << grown << " KiB");
+#if defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer keeps freed memory in quarantine (hundreds of MiB), so RSS says nothing
+    // about the broker here; the plain build of the same test holds the bound.
+    WARN("RSS bound not checked under AddressSanitizer (grew " << grown << " KiB)");
+#else
     CHECK(grown < 20 * 1024);
+#endif
     CHECK(Cluster::served_by(c.call(std::string(tb::bus::kMmiEcho), "still-serving")) ==
           "still-serving");
 }
