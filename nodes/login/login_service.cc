@@ -130,9 +130,10 @@ void LoginService::finish_register(const codec::Envelope& env, Deadline deadline
             });
 }
 
-void LoginService::sign_in_days(bus::Request& req) {
-    // The body is ignored: the request has no fields, and legacy clients send an empty body,
-    // "{}" or "null" alike.
+template <class DbReply, class Convert>
+void LoginService::relay_for_user(bus::Request& req, uint32_t db_type, Convert convert) {
+    // The body is ignored: these requests have no fields, and legacy clients send an empty
+    // body, "{}" or "null" alike.
     if (req.env.user == 0) {
         fail_now(node_, req.env, Errno::kNotLoggedIn);
         return;
@@ -140,53 +141,40 @@ void LoginService::sign_in_days(bus::Request& req) {
     const auto env = req.env;
     begin();
     const common::UserQuery q{static_cast<int64_t>(env.user)};
-    call_db(env, deadline_of(env), common::kDbSignInDays, codec::encode(q),
-            [this, env](bus::Reply&& r) {
-                if (!r.ok()) {
-                    finish_fail(env, r.code, r.text);
-                    return;
-                }
-                common::SignInDaysReply db;
-                if (codec::decode(r.body, db) != codec::MsgError::kOk) {
-                    spdlog::error("login: undecodable sign-in days reply from {}", r.env.source);
-                    finish_fail(env, codec::to_int(Errno::kFailure), "failure");
-                    return;
-                }
-                codec::SignInDaysReply out;
-                out.can = db.can;
-                out.days = db.days;
-                finish_reply(env, codec::encode(out));
-            });
+    call_db(env, deadline_of(env), db_type, codec::encode(q), [this, env, convert](bus::Reply&& r) {
+        if (!r.ok()) {
+            // Includes "already signed in today" (Errno 1 with that text).
+            finish_fail(env, r.code, r.text);
+            return;
+        }
+        DbReply db;
+        if (codec::decode(r.body, db) != codec::MsgError::kOk) {
+            spdlog::error("login: undecodable reply {:#x} from {}", r.env.msg_type, r.env.source);
+            finish_fail(env, codec::to_int(Errno::kFailure), "failure");
+            return;
+        }
+        finish_reply(env, codec::encode(convert(db)));
+    });
+}
+
+void LoginService::sign_in_days(bus::Request& req) {
+    relay_for_user<common::SignInDaysReply>(req, common::kDbSignInDays,
+                                            [](const common::SignInDaysReply& db) {
+                                                codec::SignInDaysReply out;
+                                                out.can = db.can;
+                                                out.days = db.days;
+                                                return out;
+                                            });
 }
 
 void LoginService::sign_in(bus::Request& req) {
-    if (req.env.user == 0) {
-        fail_now(node_, req.env, Errno::kNotLoggedIn);
-        return;
-    }
-    const auto env = req.env;
-    begin();
-    const common::UserQuery q{static_cast<int64_t>(env.user)};
-    call_db(env, deadline_of(env), common::kDbSignIn, codec::encode(q),
-            [this, env](bus::Reply&& r) {
-                if (!r.ok()) {
-                    // Includes "already signed in today" (Errno 1 with that text).
-                    finish_fail(env, r.code, r.text);
-                    return;
-                }
-                common::SignInReply db;
-                if (codec::decode(r.body, db) != codec::MsgError::kOk) {
-                    spdlog::error("login: undecodable sign-in reply from {}", r.env.source);
-                    finish_fail(env, codec::to_int(Errno::kFailure), "failure");
-                    return;
-                }
-                spdlog::debug("login: user {} signed in, day {}", env.user, db.total_days);
-                codec::SignInReply out;
-                out.total_days = db.total_days;
-                out.score_reward = db.score_reward;
-                out.diamond_reward = db.diamond_reward;
-                finish_reply(env, codec::encode(out));
-            });
+    relay_for_user<common::SignInReply>(req, common::kDbSignIn, [](const common::SignInReply& db) {
+        codec::SignInReply out;
+        out.total_days = db.total_days;
+        out.score_reward = db.score_reward;
+        out.diamond_reward = db.diamond_reward;
+        return out;
+    });
 }
 
 void LoginService::ranking(bus::Request& req) {

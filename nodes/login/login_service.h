@@ -52,6 +52,10 @@ private:
     void sign_in_days(bus::Request& req);
     void sign_in(bus::Request& req);
     void ranking(bus::Request& req);
+    // SignInDays and SignIn: a logged-in user's request relayed to `db` as a UserQuery; db
+    // errors pass through, and `convert` turns db's `DbReply` into the client's reply body.
+    template <class DbReply, class Convert>
+    void relay_for_user(bus::Request& req, uint32_t db_type, Convert convert);
 
     // Looks up the game the user is still seated in and answers the FastRegister.
     void finish_register(const codec::Envelope& env, Deadline deadline,

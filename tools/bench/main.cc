@@ -52,13 +52,16 @@ private:
     std::thread watcher_;
 };
 
-int run_bus(tb::bench::BusBenchOptions o, bool json, bool check) {
+// Runs one benchmark (`run` is run_bus_bench or run_db_bench) and prints its results; exit 2
+// with --check when a target is missed, 130 when interrupted.
+template <class Options, class Run>
+int run_bench(Options o, bool json, bool check, Run run) {
     StopOnSignal stop;
     if (!json)
         o.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
-    tb::bench::BusBenchResults r;
+    decltype(run(o)) r;
     try {
-        r = tb::bench::run_bus_bench(o);
+        r = run(o);
     } catch (const tb::bench::Interrupted&) {
         std::fprintf(stderr, "tb-bench: interrupted\n");
         return 130;
@@ -79,31 +82,15 @@ int run_bus(tb::bench::BusBenchOptions o, bool json, bool check) {
     return 0;
 }
 
+int run_bus(tb::bench::BusBenchOptions o, bool json, bool check) {
+    return run_bench(std::move(o), json, check, [](const tb::bench::BusBenchOptions& x) {
+        return tb::bench::run_bus_bench(x);
+    });
+}
+
 int run_db(tb::bench::DbBenchOptions o, bool json, bool check) {
-    StopOnSignal stop;
-    if (!json)
-        o.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
-    tb::bench::DbBenchResults r;
-    try {
-        r = tb::bench::run_db_bench(o);
-    } catch (const tb::bench::Interrupted&) {
-        std::fprintf(stderr, "tb-bench: interrupted\n");
-        return 130;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "tb-bench: %s\n", e.what());
-        return 1;
-    }
-    if (json) {
-        std::cout << tb::bench::to_json(r).dump() << std::endl;
-    } else {
-        std::cout << tb::bench::to_table(r, o) << std::flush;
-    }
-    if (check) {
-        for (const auto& t : tb::bench::check_targets(r)) {
-            if (!t.met) return 2;
-        }
-    }
-    return 0;
+    return run_bench(std::move(o), json, check,
+                     [](const tb::bench::DbBenchOptions& x) { return tb::bench::run_db_bench(x); });
 }
 
 }  // namespace
