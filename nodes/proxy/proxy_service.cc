@@ -385,8 +385,12 @@ void ProxyService::deliver(uint64_t session_id, uint32_t type, bus::Reply&& r) {
             node_.request(bus::kMmiKick, 0, codec::encode(k), [](bus::Reply&&) {});
         }
     } else if (type == codec::kMsgFastLogin) {
+        // A refusal that names another game (Errno 9) comes as a body with an Errno: the
+        // session is not seated by it.
         codec::FastLoginReply reply;
-        if (codec::decode(r.body, reply) == codec::MsgError::kOk && reply.game_id != 0) {
+        codec::ErrorBody refusal;
+        if (codec::decode(r.body, reply) == codec::MsgError::kOk && reply.game_id != 0 &&
+            codec::decode(r.body, refusal) == codec::MsgError::kOk && refusal.err_no == 0) {
             s->game = r.env.source;
             s->game_id = game_id_of(r.env.source);
             s->game_type = reply.game_type;

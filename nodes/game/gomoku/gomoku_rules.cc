@@ -1,0 +1,328 @@
+#include "nodes/game/gomoku/gomoku_rules.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <vector>
+
+namespace tb::game::gomoku {
+
+namespace {
+
+// The four line directions: row, column, both diagonals.
+constexpr int kDirs[4][2] = {{1, 0}, {0, 1}, {1, 1}, {1, -1}};
+
+// The strategy looks at a line through a candidate cell as a 9-cell window centred on it (a
+// five through the centre lies inside it), each other cell empty, own, or blocked (the
+// opponent's stone or off the board). 3^8 windows: every one is classified once, up front.
+enum Shape : uint8_t {
+    kUnknown,  // not yet classified (table fill only)
+    kDead,     // no five through the centre can ever be made on this line
+    kOne,      // a five is still possible
+    kTwo,      // one move from a three
+    kOpenTwo,  // one move from an open three
+    kThree,    // one move from a four
+    kOpenThree,
+    kFour,      // exactly one cell completes five
+    kOpenFour,  // two or more cells complete five: unstoppable
+    kFive,
+};
+
+enum Cell : uint8_t { kEmpty = 0, kOwn = 1, kBlocked = 2 };
+constexpr int kWindow = 9;
+constexpr int kCentre = 4;
+constexpr int kPatterns = 6561;  // 3^8: the centre is always own
+
+using Window = std::array<uint8_t, kWindow>;
+
+int run_through_centre(const Window& w) {
+    int n = 1;
+    for (int i = kCentre - 1; i >= 0 && w[i] == kOwn; --i) ++n;
+    for (int i = kCentre + 1; i < kWindow && w[i] == kOwn; ++i) ++n;
+    return n;
+}
+
+int pattern_index(const Window& w) {
+    int index = 0;
+    for (int i = kWindow - 1; i >= 0; --i) {
+        if (i != kCentre) index = index * 3 + w[i];
+    }
+    return index;
+}
+
+Shape classify(Window& w, std::array<Shape, kPatterns>& memo) {
+    Shape& slot = memo[pattern_index(w)];
+    if (slot != kUnknown) return slot;
+    Shape result = kDead;
+    if (run_through_centre(w) >= 5) {
+        result = kFive;
+    } else {
+        int completions = 0;
+        for (int i = 0; i < kWindow; ++i) {
+            if (w[i] != kEmpty) continue;
+            w[i] = kOwn;
+            if (run_through_centre(w) >= 5) ++completions;
+            w[i] = kEmpty;
+        }
+        if (completions >= 2) {
+            result = kOpenFour;
+        } else if (completions == 1) {
+            result = kFour;
+        } else {
+            // Name the shape after the best one a single further stone can reach.
+            for (int i = 0; i < kWindow; ++i) {
+                if (w[i] != kEmpty) continue;
+                w[i] = kOwn;
+                Shape next = classify(w, memo);
+                w[i] = kEmpty;
+                Shape here = kDead;
+                switch (next) {
+                    case kOpenFour: here = kOpenThree; break;
+                    case kFour: here = kThree; break;
+                    case kOpenThree: here = kOpenTwo; break;
+                    case kThree: here = kTwo; break;
+                    case kOpenTwo:
+                    case kTwo:
+                    case kOne: here = kOne; break;
+                    default: break;
+                }
+                result = std::max(result, here);
+            }
+        }
+    }
+    slot = result;
+    return result;
+}
+
+const std::array<Shape, kPatterns>& shape_table() {
+    static const std::array<Shape, kPatterns> table = [] {
+        std::array<Shape, kPatterns> memo{};
+        for (int index = 0; index < kPatterns; ++index) {
+            Window w{};
+            int rest = index;
+            for (int i = 0; i < kWindow; ++i) {
+                if (i == kCentre) {
+                    w[i] = kOwn;
+                    continue;
+                }
+                w[i] = static_cast<uint8_t>(rest % 3);
+                rest /= 3;
+            }
+            classify(w, memo);
+        }
+        return memo;
+    }();
+    return table;
+}
+
+// The shape `chair` would have along direction `dir` with a stone at (x, y).
+Shape shape_at(const Board& b, int x, int y, int chair, int dir,
+               const std::array<Shape, kPatterns>& table) {
+    const int dx = kDirs[dir][0];
+    const int dy = kDirs[dir][1];
+    int index = 0;
+    for (int k = kCentre; k >= -kCentre; --k) {
+        if (k == 0) continue;
+        const int cx = x + k * dx;
+        const int cy = y + k * dy;
+        int v = kBlocked;
+        if (Board::inside(cx, cy)) {
+            const int c = b.at(cx, cy);
+            v = c == 0 ? kEmpty : (c == chair + 1 ? kOwn : kBlocked);
+        }
+        index = index * 3 + v;
+    }
+    return table[index];
+}
+
+// What a stone of one player at a cell would make over its four lines.
+struct Threats {
+    int five = 0;
+    int open_four = 0;
+    int four = 0;
+    int open_three = 0;
+    int three = 0;
+    int open_two = 0;
+    int two = 0;
+    int one = 0;
+
+    // Wins by force unless the other side already has a four: two five-points at once, or a
+    // four whose block leaves an open three to become an open four.
+    bool sure_win() const { return open_four > 0 || four >= 2 || (four > 0 && open_three > 0); }
+    int64_t potential() const {
+        return four * 1000 + open_three * 1200 + three * 150 + open_two * 120 + two * 30 + one * 5;
+    }
+};
+
+Threats threats_at(const Board& b, int x, int y, int chair) {
+    const auto& table = shape_table();
+    Threats t;
+    for (int dir = 0; dir < 4; ++dir) {
+        switch (shape_at(b, x, y, chair, dir, table)) {
+            case kFive: ++t.five; break;
+            case kOpenFour: ++t.open_four; break;
+            case kFour: ++t.four; break;
+            case kOpenThree: ++t.open_three; break;
+            case kThree: ++t.three; break;
+            case kOpenTwo: ++t.open_two; break;
+            case kTwo: ++t.two; break;
+            case kOne: ++t.one; break;
+            default: break;
+        }
+    }
+    return t;
+}
+
+// Priorities of RULES.md §3 as score tiers, each far above everything below it: win; block the
+// opponent's five; make an unstoppable four (it wins before the opponent's open three can, so it
+// comes before blocking one); block the opponent's open three (any cell where they would get an
+// open four or a four-three); double open three; then line potential, own counting more than
+// the opponent's so that a tie goes to building.
+int64_t score_cell(const Board& b, int x, int y, int chair) {
+    const Threats own = threats_at(b, x, y, chair);
+    const Threats other = threats_at(b, x, y, 1 - chair);
+    if (own.five > 0) return int64_t{1} << 60;
+    if (other.five > 0) return int64_t{1} << 56;
+    // The longest own line counts a little on its own, so that of two equal shapes (XXX and
+    // XX_X) the solid one wins.
+    int64_t score = own.potential() * 10 + other.potential() * 8 + line_through(b, x, y, chair);
+    if (own.sure_win()) score += int64_t{1} << 52;
+    if (other.sure_win()) score += int64_t{1} << 48;
+    if (own.open_three >= 2) score += int64_t{1} << 44;
+    if (other.open_three >= 2) score += int64_t{1} << 40;
+    return score;
+}
+
+int centre_distance(int x, int y) {
+    return std::abs(x - kLines / 2) + std::abs(y - kLines / 2);
+}
+
+}  // namespace
+
+void Board::place(int x, int y, int chair) noexcept {
+    cells_[static_cast<size_t>(y * kLines + x)] = static_cast<int8_t>(chair + 1);
+    ++stones_;
+}
+
+void Board::clear() noexcept {
+    cells_.fill(0);
+    stones_ = 0;
+}
+
+int line_through(const Board& b, int x, int y, int chair) noexcept {
+    const int own = chair + 1;
+    int best = 0;
+    for (const auto& d : kDirs) {
+        int n = 1;
+        for (int cx = x + d[0], cy = y + d[1]; Board::inside(cx, cy) && b.at(cx, cy) == own;
+             cx += d[0], cy += d[1]) {
+            ++n;
+        }
+        for (int cx = x - d[0], cy = y - d[1]; Board::inside(cx, cy) && b.at(cx, cy) == own;
+             cx -= d[0], cy -= d[1]) {
+            ++n;
+        }
+        best = std::max(best, n);
+    }
+    return best;
+}
+
+bool wins(const Board& b, int x, int y, int chair) noexcept {
+    return line_through(b, x, y, chair) >= 5;
+}
+
+std::optional<Move> choose_move(const Board& b, int chair, std::mt19937_64* rng) {
+    if (b.full()) return std::nullopt;
+    if (b.stones() == 0) return Move{kLines / 2, kLines / 2};
+
+    // Candidates: empty cells within two of a stone (a move farther away builds nothing and
+    // blocks nothing). Every empty cell when that leaves none, which cannot happen on a board
+    // with a stone but keeps the nullopt promise honest.
+    std::vector<Move> candidates;
+    candidates.reserve(kCells);
+    for (int y = 0; y < kLines; ++y) {
+        for (int x = 0; x < kLines; ++x) {
+            if (!b.empty(x, y)) continue;
+            bool near = false;
+            for (int cy = std::max(0, y - 2); cy <= std::min(kLines - 1, y + 2) && !near; ++cy) {
+                for (int cx = std::max(0, x - 2); cx <= std::min(kLines - 1, x + 2); ++cx) {
+                    if (!b.empty(cx, cy)) {
+                        near = true;
+                        break;
+                    }
+                }
+            }
+            if (near) candidates.push_back({x, y});
+        }
+    }
+    if (candidates.empty()) {
+        for (int y = 0; y < kLines; ++y) {
+            for (int x = 0; x < kLines; ++x) {
+                if (b.empty(x, y)) candidates.push_back({x, y});
+            }
+        }
+    }
+
+    std::vector<Move> best;
+    int64_t best_score = -1;
+    int best_distance = 0;
+    for (const Move& m : candidates) {
+        const int64_t score = score_cell(b, m.x, m.y, chair);
+        const int distance = centre_distance(m.x, m.y);
+        if (score > best_score || (score == best_score && distance < best_distance)) {
+            best.clear();
+            best_score = score;
+            best_distance = distance;
+        }
+        if (score == best_score && distance == best_distance) best.push_back(m);
+    }
+    if (rng != nullptr && best.size() > 1) {
+        std::uniform_int_distribution<size_t> pick(0, best.size() - 1);
+        return best[pick(*rng)];
+    }
+    return best.front();
+}
+
+std::optional<Move> random_move(const Board& b, std::mt19937_64& rng) {
+    if (b.full()) return std::nullopt;
+    std::uniform_int_distribution<int> pick(0, kCells - b.stones() - 1);
+    int n = pick(rng);
+    for (int i = 0; i < kCells; ++i) {
+        if (b.cells()[static_cast<size_t>(i)] != 0) continue;
+        if (n-- == 0) return Move{i % kLines, i / kLines};
+    }
+    return std::nullopt;  // unreachable: stones() counts the occupied cells
+}
+
+SimulationResult simulate(int games, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    SimulationResult result;
+    Board board;
+    constexpr int kStrategy = 0;
+    for (int game = 0; game < games; ++game) {
+        board.clear();
+        int mover = game % 2 == 0 ? kStrategy : 1 - kStrategy;
+        int winner = -1;
+        while (!board.full()) {
+            const std::optional<Move> m =
+                mover == kStrategy ? choose_move(board, mover, &rng) : random_move(board, rng);
+            board.place(m->x, m->y, mover);
+            ++result.moves;
+            if (wins(board, m->x, m->y, mover)) {
+                winner = mover;
+                break;
+            }
+            mover = 1 - mover;
+        }
+        ++result.games;
+        if (winner == kStrategy) {
+            ++result.wins;
+        } else if (winner < 0) {
+            ++result.draws;
+        } else {
+            ++result.losses;
+        }
+    }
+    return result;
+}
+
+}  // namespace tb::game::gomoku

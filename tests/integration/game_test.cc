@@ -1,0 +1,464 @@
+// Gomoku end to end: TCP clients that speak only the protocol's original messages, through real
+// tb-proxy, tb-login, tb-game and tb-db processes with real MariaDB and Redis. Whole games,
+// reconnects, abandon, duplicate logins, balances in MariaDB, pack policy, drain, and a game
+// node killed mid-round.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "bus/client.h"
+#include "bus/protocol.h"
+#include "codec/fields.h"
+#include "codec/messages.h"
+#include "nodes/game/gomoku/gomoku_rules.h"
+#include "tests/support/process.h"
+#include "tests/support/storage.h"
+#include "tests/support/tcp_client.h"
+#include "tests/support/wait.h"
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using tb::test::bin;
+using tb::test::ChildProcess;
+using tb::test::TcpClient;
+
+namespace {
+
+constexpr const char* kSecret = "game-test-secret";
+
+struct Cluster {
+    tb::test::TestSchema schema;
+    tb::test::TestRedisPrefix prefix;
+    uint16_t base;
+    uint16_t client_port;
+    std::unique_ptr<ChildProcess> manager, db, login, proxy;
+    std::map<int, std::unique_ptr<ChildProcess>> games;
+    zmq::context_t ctx;
+
+    explicit Cluster(int slot)
+        : base(tb::test::port_base(slot)), client_port(static_cast<uint16_t>(base + 3333)) {
+        const auto& s = tb::test::shared_storage();
+        manager = start({bin("tb-manager").string(), "--base-port", std::to_string(base), "--set",
+                         "manager.metrics=off"});
+        db =
+            start({bin("tb-db").string(), "--set", base_set(), "--set",
+                   "mysql.port=" + std::to_string(s.mariadb_port), "--set",
+                   "mysql.user=" + s.mariadb_user, "--set", "mysql.password=" + s.mariadb_password,
+                   "--set", "mysql.database=" + schema.name(), "--set",
+                   "redis.port=" + std::to_string(s.redis_port), "--set",
+                   "redis.key_prefix=" + prefix.prefix(), "--set", "login.pbkdf2_iterations=1000"});
+        login = start({bin("tb-login").string(), "--set", base_set()});
+        proxy = start({bin("tb-proxy").string(), "--set", base_set(), "--set",
+                       std::string("ticket.secret=") + kSecret});
+        REQUIRE(tb::test::wait_for(
+            [&] { return workers("db") == 1 && workers("login") == 1 && workers("proxy") == 1; },
+            20s));
+    }
+
+    std::string base_set() const { return "node.base_port=" + std::to_string(base); }
+
+    static std::unique_ptr<ChildProcess> start(std::vector<std::string> argv) {
+        return std::make_unique<ChildProcess>(std::move(argv));
+    }
+
+    // Starts tb-game --game gomoku --level 1 --id `id` with test-friendly settings.
+    void start_game(int id, std::vector<std::string> extra = {}) {
+        std::vector<std::string> argv{bin("tb-game").string(),
+                                      "--game",
+                                      "gomoku",
+                                      "--level",
+                                      "1",
+                                      "--id",
+                                      std::to_string(id),
+                                      "--set",
+                                      base_set(),
+                                      "--set",
+                                      std::string("ticket.secret=") + kSecret,
+                                      "--set",
+                                      "robot.enabled=false",
+                                      "--set",
+                                      "robot.think_min_ms=10",
+                                      "--set",
+                                      "robot.think_max_ms=30"};
+        for (auto& e : extra) {
+            argv.push_back("--set");
+            argv.push_back(std::move(e));
+        }
+        const int before = static_cast<int>(workers("game.gomoku.1"));
+        games[id] = start(std::move(argv));
+        REQUIRE(tb::test::wait_for([&] { return workers("game.gomoku.1") == before + 1; }, 20s));
+    }
+
+    tb::bus::BusClient client() {
+        tb::bus::ClientOptions o;
+        o.manager = "tcp://127.0.0.1:" + std::to_string(base);
+        return tb::bus::BusClient(ctx, o);
+    }
+
+    int64_t workers(const std::string& service) {
+        auto c = client();
+        auto r =
+            c.call(tb::bus::kMmiService, tb::codec::encode(tb::bus::ServiceQuery{service}), 500ms);
+        tb::bus::ServiceList list;
+        if (!r || tb::codec::decode(r->body, list) != tb::codec::MsgError::kOk ||
+            list.services.empty()) {
+            return 0;
+        }
+        return list.services[0].workers;
+    }
+
+    // The load game-`id` last reported (-1: not registered).
+    int64_t load_of(int id) {
+        auto c = client();
+        auto r = c.call(tb::bus::kMmiWorkers,
+                        tb::codec::encode(tb::bus::ServiceQuery{"game.gomoku.1"}), 500ms);
+        tb::bus::WorkerList list;
+        if (!r || tb::codec::decode(r->body, list) != tb::codec::MsgError::kOk) return -1;
+        for (const auto& w : list.workers) {
+            if (w.id == id) return w.load;
+        }
+        return -1;
+    }
+
+    void shut(int id, bool open = false) {
+        auto c = client();
+        auto r = c.call(open ? tb::bus::kMmiOpen : tb::bus::kMmiShut,
+                        tb::codec::encode(tb::bus::NodeQuery{"game-" + std::to_string(id)}), 2s);
+        REQUIRE(r);
+    }
+
+    int64_t score(int64_t uid) const {
+        const auto out =
+            schema.exec("SELECT score FROM treasure WHERE user_id = " + std::to_string(uid));
+        return out.empty() ? -1 : std::stoll(out);
+    }
+    int64_t rounds() const { return std::stoll(schema.exec("SELECT COUNT(*) FROM rounds")); }
+};
+
+json body_of(const tb::codec::Frame& f) {
+    if (f.body.empty()) return json::object();
+    auto j = json::parse(f.body, nullptr, false);
+    return j.is_discarded() ? json::object() : j;
+}
+
+// A client that speaks only the original protocol: register, FastLogin with GameType and
+// GameLevel, Ready on its own NotifySitDown and when its status returns to free, PlaceStone on
+// its turn, and an echo of every (0,0).
+struct Player {
+    std::unique_ptr<TcpClient> c;
+    std::string account;
+    int64_t uid = 0;
+    int32_t game_id = 0, table = -1, chair = -1;
+    tb::game::gomoku::Board board;
+    int turn = -1;
+    bool auto_move = true;
+    std::vector<json> concludes;
+    std::vector<int32_t> errors;  // Errno of refused requests
+    std::vector<std::pair<uint32_t, json>> seen;
+    bool kicked = false, lost = false;
+
+    Player(uint16_t port, std::string acct) : c(std::make_unique<TcpClient>(port)), account(acct) {
+        const std::string reg = R"({"Account":")" + account +
+                                R"(","Password":"pw","Machine":"m-0123456789abcdef","Name":")" +
+                                account + R"(","Icon":1,"Gender":1})";
+        REQUIRE(c->send(1, 1, reg));
+        auto f = c->read_until(1, 1, 10s);
+        REQUIRE(f.has_value());
+        uid = body_of(*f).value("UserID", int64_t{0});
+        REQUIRE(uid > 0);
+    }
+
+    // Reconnects on a new TCP connection (logging in again) and returns to `game_id`.
+    void reconnect(uint16_t port) {
+        c = std::make_unique<TcpClient>(port);
+        const std::string reg = R"({"Account":")" + account +
+                                R"(","Password":"pw","Machine":"m-0123456789abcdef","Name":")" +
+                                account + R"(","Icon":1,"Gender":1})";
+        REQUIRE(c->send(1, 1, reg));
+        auto f = c->read_until(1, 1, 10s);
+        REQUIRE(f.has_value());
+        const auto j = body_of(*f);
+        REQUIRE(j.value("UserID", int64_t{0}) == uid);
+        CHECK(j.value("GameID", 0) == game_id);  // login says where the seat is
+    }
+
+    // FastLogin; returns the reply body.
+    json fast_login(int32_t with_game_id = 0) {
+        const std::string req = with_game_id != 0 ? R"({"GameID":)" + std::to_string(with_game_id) +
+                                                        R"(,"GameType":2,"GameLevel":1})"
+                                                  : std::string(R"({"GameType":2,"GameLevel":1})");
+        REQUIRE(c->send(100, 1, req));
+        for (;;) {
+            auto f = c->read(10s);
+            REQUIRE(f.has_value());
+            if (f->mcmd == 100 && f->scmd == 1) {
+                auto j = body_of(*f);
+                if (j.value("Errno", 0) == 0) {
+                    game_id = j.value("GameID", 0);
+                    table = j.value("TableID", -1);
+                    chair = j.value("ChairID", -1);
+                }
+                return j;
+            }
+            handle(*f);
+        }
+    }
+
+    // Handles one frame the way a real client does.
+    void handle(const tb::codec::Frame& f) {
+        const auto j = body_of(f);
+        seen.emplace_back(tb::codec::msg_type(f.mcmd, f.scmd), j);
+        if (f.mcmd == 0 && f.scmd == 0) {
+            c->send_raw(tb::codec::keep_alive_frame(tb::codec::Magic::kJson));
+            return;
+        }
+        if (j.contains("Errno") && j.value("Errno", 0) != 0) errors.push_back(j.value("Errno", 0));
+        if (f.mcmd == 100 && f.scmd == 101 && j.value("UserID", int64_t{0}) == uid) {
+            c->send(100, 3);  // Ready on the own NotifySitDown
+        } else if (f.mcmd == 100 && f.scmd == 103 && j.value("ChairID", -1) == chair &&
+                   j.value("UserStatus", -1) == 0) {
+            c->send(100, 3);  // and again when free
+        } else if (f.mcmd == 100 && f.scmd == 105) {
+            kicked = true;
+        } else if (f.mcmd == 100 && f.scmd == 106) {
+            lost = true;
+        } else if (f.mcmd == 150 && f.scmd == 202) {
+            board.clear();
+            turn = j.value("ChairID", -1);
+        } else if (f.mcmd == 150 && f.scmd == 101) {
+            const int who = j.value("ChairID", -1);
+            board.place(j.value("PositionX", 0), j.value("PositionY", 0), who);
+            turn = 1 - who;
+            if (j.value("IsWin", false)) turn = -1;
+        } else if (f.mcmd == 150 && f.scmd == 203) {
+            concludes.push_back(j);
+            turn = -1;
+        } else if (f.mcmd == 150 && f.scmd == 201 && j.contains("Board")) {
+            board.clear();
+            const auto& cells = j["Board"];
+            for (int i = 0; i < static_cast<int>(cells.size()); ++i) {
+                const int v = cells[static_cast<size_t>(i)].get<int>();
+                if (v > 0) board.place(i % 15, i / 15, v - 1);
+            }
+            turn = j.value("Playing", false) ? j.value("CurrentChair", -1) : -1;
+        }
+    }
+
+    // Reads what is there (up to `wait`) and moves if it is this player's turn.
+    void step(std::chrono::milliseconds wait = 5ms) {
+        if (auto f = c->read(wait)) handle(*f);
+        if (auto_move && turn == chair && chair >= 0 && !board.full()) {
+            const auto m = tb::game::gomoku::choose_move(board, chair);
+            REQUIRE(m.has_value());
+            c->send(150, 1,
+                    R"({"PositionX":)" + std::to_string(m->x) + R"(,"PositionY":)" +
+                        std::to_string(m->y) + "}");
+            turn = -2;  // sent; the broadcast says whose turn is next
+        }
+    }
+
+    bool saw(uint32_t type) const {
+        return std::any_of(seen.begin(), seen.end(),
+                           [&](const auto& s) { return s.first == type; });
+    }
+};
+
+// Steps every player until `cond` holds or `limit` passes.
+template <class Cond>
+bool run_until(std::vector<Player*> players, Cond&& cond, std::chrono::milliseconds limit = 30s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!cond()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        for (Player* p : players) p->step();
+    }
+    return true;
+}
+
+// Total of the treasure log of `uid` for rounds (ChangeType 2).
+int64_t round_delta_sum(const Cluster& cl, int64_t uid) {
+    const auto out = cl.schema.exec(
+        "SELECT COALESCE(SUM(score_after - score_before), 0) FROM treasure_log WHERE user_id = " +
+        std::to_string(uid) + " AND change_type = 2");
+    return std::stoll(out);
+}
+
+}  // namespace
+
+TEST_CASE("two original-protocol clients play whole gomoku games and balances settle exactly",
+          "[game]") {
+    Cluster cl(38);
+    cl.start_game(1);
+    Player ann(cl.client_port, "g38ann"), bob(cl.client_port, "g38bob");
+    CHECK(ann.fast_login().value("GameID", 0) == 1);
+    CHECK(bob.fast_login().value("TableID", -1) == ann.table);
+    CHECK(bob.chair != ann.chair);
+    for (int game = 1; game <= 2; ++game) {
+        REQUIRE(run_until({&ann, &bob}, [&] {
+            return ann.concludes.size() == static_cast<size_t>(game) &&
+                   bob.concludes.size() == static_cast<size_t>(game);
+        }));
+    }
+    CHECK(ann.errors.empty());
+    CHECK(bob.errors.empty());
+    // Every round: the scores each client was told are what MariaDB moved, and sum to zero.
+    int64_t told_ann = 0, told_bob = 0;
+    for (size_t i = 0; i < ann.concludes.size(); ++i) {
+        const auto scores = ann.concludes[i]["Scores"];
+        REQUIRE(scores.size() == 2);
+        CHECK(scores[0].get<int64_t>() + scores[1].get<int64_t>() == 0);
+        CHECK(ann.concludes[i] == bob.concludes[i]);
+        const std::string reason = ann.concludes[i].value("Reason", "");
+        CHECK((reason == "five" || reason == "draw"));
+        told_ann += scores[static_cast<size_t>(ann.chair)].get<int64_t>();
+        told_bob += scores[static_cast<size_t>(bob.chair)].get<int64_t>();
+    }
+    REQUIRE(tb::test::wait_for([&] { return cl.rounds() == 2; }, 5s));
+    CHECK(cl.score(ann.uid) == 10000 + told_ann);
+    CHECK(cl.score(bob.uid) == 10000 + told_bob);
+    CHECK(round_delta_sum(cl, ann.uid) == told_ann);
+    CHECK(told_ann + told_bob == 0);
+    CHECK(ann.saw(tb::codec::kMsgNotifyTreasure));
+}
+
+TEST_CASE("a player who disconnects mid-game returns to the same board", "[game]") {
+    Cluster cl(40);
+    cl.start_game(1, {"gomoku.abandon_after_ms=60000"});
+    Player ann(cl.client_port, "g40ann"), bob(cl.client_port, "g40bob");
+    ann.fast_login();
+    bob.fast_login();
+    REQUIRE(run_until({&ann, &bob}, [&] { return ann.board.stones() >= 4; }));
+    // Bob leaves while it is Ann's turn and nobody moves: the board stays as it is.
+    ann.auto_move = false;
+    bob.auto_move = false;
+    REQUIRE(run_until({&ann, &bob}, [&] { return ann.turn == ann.chair; }));
+    const auto before = ann.board.cells();
+    bob.c.reset();
+    REQUIRE(run_until({&ann}, [&] {
+        return std::any_of(ann.seen.begin(), ann.seen.end(), [&](const auto& s) {
+            return s.first == tb::codec::kMsgNotifyStatus && s.second.value("UserStatus", 0) == 3;
+        });
+    }));
+    bob.reconnect(cl.client_port);
+    const auto back = bob.fast_login(bob.game_id);
+    CHECK(back.value("Errno", 0) == 0);
+    CHECK(back.value("TableID", -1) == ann.table);
+    REQUIRE(run_until({&bob}, [&] { return bob.saw(tb::codec::kMsgGomokuNotifyScene); }));
+    CHECK(bob.board.cells() == before);
+    CHECK(bob.turn == ann.chair);  // whose turn it is came with the scene
+    // And the game goes on to its end.
+    ann.auto_move = bob.auto_move = true;
+    REQUIRE(
+        run_until({&ann, &bob}, [&] { return !ann.concludes.empty() && !bob.concludes.empty(); }));
+}
+
+TEST_CASE("a disconnected player is played for and loses by abandon after the limit", "[game]") {
+    Cluster cl(42);
+    cl.start_game(1, {"gomoku.abandon_after_ms=3000", "gomoku.move_timeout_ms=60000"});
+    Player ann(cl.client_port, "g42ann"), bob(cl.client_port, "g42bob");
+    ann.fast_login();
+    bob.fast_login();
+    // Wait for Bob's turn (Ann moves if she starts), then Bob vanishes without moving and Ann
+    // never moves again.
+    bob.auto_move = false;
+    REQUIRE(run_until({&ann, &bob}, [&] { return bob.turn == bob.chair; }));
+    ann.auto_move = false;
+    const int stones = ann.board.stones();
+    bob.c.reset();
+    REQUIRE(run_until(
+        {&ann}, [&] { return !ann.concludes.empty(); }, 20s));
+    // The trustee moved for Bob before the abandon ended the game.
+    CHECK(ann.board.stones() == stones + 1);
+    CHECK(ann.concludes[0].value("Reason", "") == "abandon");
+    CHECK(ann.concludes[0].value("WinnerChair", -1) == ann.chair);
+    REQUIRE(tb::test::wait_for([&] { return cl.score(ann.uid) == 10100; }, 5s));
+    CHECK(cl.score(bob.uid) == 9900);
+}
+
+TEST_CASE("a duplicate login kicks the old session and the new one takes the seat", "[game]") {
+    Cluster cl(44);
+    cl.start_game(1);
+    Player ann(cl.client_port, "g44ann"), bob(cl.client_port, "g44bob");
+    ann.fast_login();
+    bob.fast_login();
+    ann.auto_move = bob.auto_move = false;
+    REQUIRE(run_until({&ann, &bob}, [&] { return ann.turn >= 0; }));
+    // Bob logs in again on a second connection while the first is still open.
+    Player bob2(cl.client_port, "g44bob");
+    REQUIRE(run_until(
+        {&bob}, [&] { return bob.kicked; }, 10s));
+    bob2.game_id = bob.game_id;
+    bob2.chair = bob.chair;
+    const auto back = bob2.fast_login(bob.game_id);
+    CHECK(back.value("Errno", 0) == 0);
+    CHECK(back.value("ChairID", -1) == bob.chair);
+    REQUIRE(run_until({&bob2}, [&] { return bob2.saw(tb::codec::kMsgGomokuNotifyScene); }));
+    // The old session's clean-up has arrived by now; the new session plays on to the end.
+    ann.auto_move = bob2.auto_move = true;
+    REQUIRE(run_until({&ann, &bob2},
+                      [&] { return !ann.concludes.empty() && !bob2.concludes.empty(); }));
+    CHECK(bob2.errors.empty());
+}
+
+TEST_CASE("two game nodes fill one before the other and a shut node finishes its games", "[game]") {
+    Cluster cl(46);
+    cl.start_game(1, {"game.capacity=4"});
+    cl.start_game(2, {"game.capacity=4"});
+    std::vector<std::unique_ptr<Player>> ps;
+    std::set<int32_t> nodes;
+    for (int i = 0; i < 4; ++i) {
+        ps.push_back(std::make_unique<Player>(cl.client_port, "g46p" + std::to_string(i)));
+        ps.back()->auto_move = false;
+        ps.back()->fast_login();
+        nodes.insert(ps.back()->game_id);
+        const int expect = i + 1;
+        // The next login is routed by the load the node reports in its heartbeat.
+        REQUIRE(tb::test::wait_for([&] { return cl.load_of(ps.back()->game_id) == expect; }, 5s));
+    }
+    CHECK(nodes.size() == 1);  // pack: all four on one node
+    const int32_t first = *nodes.begin();
+    const int32_t other = first == 1 ? 2 : 1;
+
+    // Shut the full node mid-game: its games finish, new players go to the other node.
+    std::vector<Player*> at_first;
+    for (auto& p : ps) at_first.push_back(p.get());
+    REQUIRE(run_until(at_first, [&] {
+        return std::all_of(ps.begin(), ps.end(), [](auto& p) { return p->turn >= 0; });
+    }));
+    cl.shut(first);
+    Player late(cl.client_port, "g46late");
+    CHECK(late.fast_login().value("GameID", 0) == other);
+    for (auto& p : ps) p->auto_move = true;
+    REQUIRE(run_until(at_first, [&] {
+        return std::all_of(ps.begin(), ps.end(), [](auto& p) { return !p->concludes.empty(); });
+    }));
+    REQUIRE(tb::test::wait_for([&] { return cl.rounds() == 2; }, 5s));
+    // Ready is refused while shut (Errno 17): no new round starts there.
+    REQUIRE(run_until(at_first, [&] {
+        return std::any_of(ps.begin(), ps.end(), [](auto& p) {
+            return std::find(p->errors.begin(), p->errors.end(), 17) != p->errors.end();
+        });
+    }));
+    CHECK(cl.games[first]->running());
+}
+
+TEST_CASE("a game node killed mid-round leaves the round void and its players get NotifyGameLost",
+          "[game]") {
+    Cluster cl(48);
+    cl.start_game(1);
+    Player ann(cl.client_port, "g48ann"), bob(cl.client_port, "g48bob");
+    ann.fast_login();
+    bob.fast_login();
+    ann.auto_move = bob.auto_move = false;
+    REQUIRE(run_until({&ann, &bob}, [&] { return ann.turn >= 0; }));
+    ::kill(cl.games[1]->pid(), SIGKILL);
+    REQUIRE(run_until(
+        {&ann, &bob}, [&] { return ann.lost && bob.lost; }, 15s));
+    CHECK(cl.rounds() == 0);
+    CHECK(cl.score(ann.uid) == 10000);
+    CHECK(cl.score(bob.uid) == 10000);
+    // The connection stays open: the player may log in to a game again (none is left here).
+    CHECK_FALSE(ann.c->closed());
+    CHECK(ann.fast_login().value("Errno", 0) == 7);
+}
