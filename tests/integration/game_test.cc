@@ -122,6 +122,18 @@ struct Cluster {
         return -1;
     }
 
+    bool is_open(int id) {
+        auto c = client();
+        auto r = c.call(tb::bus::kMmiWorkers,
+                        tb::codec::encode(tb::bus::ServiceQuery{"game.gomoku.1"}), 500ms);
+        tb::bus::WorkerList list;
+        if (!r || tb::codec::decode(r->body, list) != tb::codec::MsgError::kOk) return true;
+        for (const auto& w : list.workers) {
+            if (w.id == id) return w.open;
+        }
+        return true;
+    }
+
     void shut(int id, bool open = false) {
         auto c = client();
         auto r = c.call(open ? tb::bus::kMmiOpen : tb::bus::kMmiShut,
@@ -461,4 +473,60 @@ TEST_CASE("a game node killed mid-round leaves the round void and its players ge
     // The connection stays open: the player may log in to a game again (none is left here).
     CHECK_FALSE(ann.c->closed());
     CHECK(ann.fast_login().value("Errno", 0) == 7);
+}
+
+TEST_CASE("robots fill a person's table after the wait and play whole games", "[game]") {
+    Cluster cl(37);
+    cl.start_game(1, {"robot.enabled=true", "robot.wait_ms=300"});
+    Player ann(cl.client_port, "g37ann");
+    ann.fast_login();
+    // A robot sits after the wait, readies, and the game runs to its end and settles.
+    REQUIRE(run_until({&ann}, [&] { return ann.concludes.size() == 2; }, 60s));
+    CHECK(ann.errors.empty());
+    REQUIRE(tb::test::wait_for([&] { return cl.rounds() == 2; }, 5s));
+    const auto robots = cl.schema.exec("SELECT COUNT(*) FROM accounts WHERE robot = 1");
+    CHECK(std::stoll(robots) >= 1);
+    // Zero-sum: what Ann won or lost is what the robots lost or won.
+    const auto sum = cl.schema.exec(
+        "SELECT COALESCE(SUM(score_after - score_before), 0) FROM treasure_log "
+        "WHERE change_type = 2");
+    CHECK(std::stoll(sum) == 0);
+    CHECK(cl.score(ann.uid) == 10000 + round_delta_sum(cl, ann.uid));
+}
+
+TEST_CASE("SIGTERM lets the running game finish before the node exits and a second one ends it",
+          "[game]") {
+    Cluster cl(39);
+    cl.start_game(1);
+    Player ann(cl.client_port, "g39ann"), bob(cl.client_port, "g39bob");
+    ann.fast_login();
+    bob.fast_login();
+    ann.auto_move = bob.auto_move = false;
+    REQUIRE(run_until({&ann, &bob}, [&] { return ann.turn >= 0; }));
+    ::kill(cl.games[1]->pid(), SIGTERM);
+    // Draining: the node stays while the game runs, and new players are refused.
+    Player carl(cl.client_port, "g39carl");
+    CHECK(carl.fast_login().value("Errno", 0) != 0);
+    CHECK(cl.games[1]->running());
+    ann.auto_move = bob.auto_move = true;
+    REQUIRE(run_until({&ann, &bob},
+                      [&] { return !ann.concludes.empty() && !bob.concludes.empty(); }));
+    REQUIRE(tb::test::wait_for([&] { return !cl.games[1]->running(); }, 10s));
+    CHECK(cl.rounds() == 1);
+
+    // A second node: two signals end its round at once, unsettled.
+    cl.start_game(2);
+    Player dan(cl.client_port, "g39dan"), eve(cl.client_port, "g39eve");
+    CHECK(dan.fast_login().value("GameID", 0) == 2);
+    eve.fast_login();
+    dan.auto_move = eve.auto_move = false;
+    REQUIRE(run_until({&dan, &eve}, [&] { return dan.turn >= 0; }));
+    ::kill(cl.games[2]->pid(), SIGTERM);
+    // Signals of one kind do not queue: the second goes once the first shut the node.
+    REQUIRE(tb::test::wait_for([&] { return !cl.is_open(2); }, 5s));
+    ::kill(cl.games[2]->pid(), SIGTERM);
+    REQUIRE(tb::test::wait_for([&] { return !cl.games[2]->running(); }, 5s));
+    REQUIRE(run_until({&dan, &eve}, [&] { return dan.lost && eve.lost; }, 15s));
+    CHECK(cl.rounds() == 1);
+    CHECK(cl.score(dan.uid) == 10000);
 }

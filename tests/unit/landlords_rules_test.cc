@@ -307,7 +307,8 @@ TEST_CASE("single kickers may repeat a rank", "[landlords]") {
 TEST_CASE("single kickers may not hold all four cards of a rank", "[landlords]") {
     CHECK(readings("3334445556667777").empty());
     CHECK(readings("3334445556667778") == "airplane_single:3:16 airplane_single:4:16");
-    CHECK(readings("33344455566622227").empty());  // 17 cards anyway
+    CHECK(readings("33344455566677788889").empty());
+    CHECK(readings("33344455566677788899") == "airplane_single:3:20 airplane_single:4:20");
     CHECK(readings("3334445556662222").empty());
     CHECK(readings("3334445556662228") == "airplane_single:3:16");
 }
@@ -328,7 +329,7 @@ TEST_CASE("pair kickers are real pairs of different ranks", "[landlords]") {
     CHECK(readings("333BR").empty());
     CHECK(readings("3334445555").empty());  // two pairs of one rank
     CHECK(readings("44445555").empty());
-    CHECK(readings("333444555BR66").empty());
+    CHECK(readings("333444BR55").empty());
     CHECK(readings("3334445566") == "airplane_pair:3:10");
     CHECK(readings("44445566") == "four_two_pair:4:8");
     CHECK(readings("4444556").empty());
