@@ -13,7 +13,8 @@
 # status  each process, its pid and whether it is alive, then tb-mon services.
 #         Exit 0 all alive, 1 some dead or the manager does not answer, 3 nothing runs.
 # down    stops everything (proxy, login, game, db, manager, Redis, MariaDB: SIGTERM, waiting
-#         for each to exit); exit 0, also when nothing runs. Data stays in the var dir.
+#         for each to exit; a game node still draining after 20 s gets a second SIGTERM, which
+#         ends its rounds unsettled); exit 0, also when nothing runs. Data stays in the var dir.
 #
 # --var DIR     data (mariadb/, redis/), logs (log/<name>.log), pids (run/<name>.pid) and the
 #               remembered storage ports (storage.env); default var/ at the repository root.
@@ -217,9 +218,11 @@ tail_log() {
     tail -n 15 "$log" >&2
 }
 
-# SIGTERM to each named component, then waits for all of them; SIGKILL after the grace period.
+# SIGTERM to each named component, then waits for all of them. After the grace period a second
+# SIGTERM (a game node then ends its rounds at once, unsettled, and exits cleanly), and SIGKILL
+# 5 s after that.
 stop_group() {
-    local grace=$1 name pid deadline left i
+    local grace=$1 name pid deadline left i second=0
     shift
     local -a pids=() names=()
     for name in "$@"; do
@@ -234,10 +237,19 @@ stop_group() {
         left=0
         for pid in "${pids[@]}"; do alive "$pid" && left=1; done
         [ $left -eq 0 ] && break
-        if [ $SECONDS -ge $deadline ]; then
+        if [ $SECONDS -ge $deadline ] && [ $second -eq 0 ]; then
+            second=1
+            deadline=$((SECONDS + 5))
             for i in "${!pids[@]}"; do
                 if alive "${pids[$i]}"; then
-                    note "${names[$i]} (pid ${pids[$i]}) ignored SIGTERM for ${grace} s: SIGKILL"
+                    note "${names[$i]} (pid ${pids[$i]}) still draining after ${grace} s: SIGTERM again"
+                    kill -TERM "${pids[$i]}" 2>/dev/null || true
+                fi
+            done
+        elif [ $SECONDS -ge $deadline ]; then
+            for i in "${!pids[@]}"; do
+                if alive "${pids[$i]}"; then
+                    note "${names[$i]} (pid ${pids[$i]}) ignored SIGTERM twice: SIGKILL"
                     kill -KILL "${pids[$i]}" 2>/dev/null || true
                 fi
             done
