@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <memory>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "bus/client.h"
@@ -63,11 +64,12 @@ struct Cluster {
         return std::make_unique<ChildProcess>(std::move(argv));
     }
 
-    // Starts tb-game --game gomoku --level 1 --id `id` with test-friendly settings.
-    void start_game(int id, std::vector<std::string> extra = {}) {
+    // Starts tb-game --game `kind` --level 1 --id `id` with test-friendly settings.
+    void start_game(int id, std::vector<std::string> extra = {},
+                    const std::string& kind = "gomoku") {
         std::vector<std::string> argv{bin("tb-game").string(),
                                       "--game",
-                                      "gomoku",
+                                      kind,
                                       "--level",
                                       "1",
                                       "--id",
@@ -86,9 +88,10 @@ struct Cluster {
             argv.push_back("--set");
             argv.push_back(std::move(e));
         }
-        const int before = static_cast<int>(workers("game.gomoku.1"));
+        const std::string service = "game." + kind + ".1";
+        const int before = static_cast<int>(workers(service));
         games[id] = start(std::move(argv));
-        REQUIRE(tb::test::wait_for([&] { return workers("game.gomoku.1") == before + 1; }, 20s));
+        REQUIRE(tb::test::wait_for([&] { return workers(service) == before + 1; }, 20s));
     }
 
     tb::bus::BusClient client() {
@@ -529,4 +532,64 @@ TEST_CASE("SIGTERM lets the running game finish before the node exits and a seco
     REQUIRE(run_until({&dan, &eve}, [&] { return dan.lost && eve.lost; }, 15s));
     CHECK(cl.rounds() == 1);
     CHECK(cl.score(dan.uid) == 10000);
+}
+
+TEST_CASE("three tb-bot players play Dou Dizhu rounds and balances move by the settled amounts",
+          "[game]") {
+    Cluster cl(41);
+    cl.start_game(1, {}, "landlords");
+    const auto run = tb::test::run_command(
+        {bin("tb-bot").string(), "--proxy", "127.0.0.1:" + std::to_string(cl.client_port),
+         "--mode", "landlords", "--players", "3", "--duration", "12", "--think-ms", "30", "--json",
+         "--account-prefix", "g41bot"},
+        60s);
+    const std::string& out = run.out;
+    INFO(out << run.err);
+    CHECK(run.exit_code == 0);
+    const auto summary = json::parse(out.substr(out.find('{')), nullptr, false);
+    REQUIRE_FALSE(summary.is_discarded());
+    CHECK(summary.value("errors", -1) == 0);
+    CHECK(summary.value("games", 0) >= 1);
+    REQUIRE(tb::test::wait_for([&] { return cl.rounds() >= 1; }, 5s));
+    // Every settled round is zero-sum in the treasure log ...
+    CHECK(cl.schema.exec("SELECT change_key FROM treasure_log WHERE change_type = 2 "
+                         "GROUP BY change_key HAVING SUM(score_after - score_before) <> 0") ==
+          "");
+    // ... each row moves exactly what the round's outcome recorded for that user ...
+    const auto outcomes = cl.schema.exec("SELECT round_id, outcome FROM rounds");
+    std::istringstream lines(outcomes);
+    std::string line;
+    int checked = 0;
+    while (std::getline(lines, line)) {
+        const auto tab = line.find('\t');
+        REQUIRE(tab != std::string::npos);
+        const std::string round = line.substr(0, tab);
+        std::istringstream entries(line.substr(tab + 1));
+        std::string entry;
+        while (std::getline(entries, entry, ',')) {
+            // "user:delta:score"
+            const auto a = entry.find(':'), b = entry.rfind(':');
+            const std::string user = entry.substr(0, a);
+            const int64_t delta = std::stoll(entry.substr(a + 1, b - a - 1));
+            const auto logged = cl.schema.exec(
+                "SELECT COALESCE(SUM(score_after - score_before), 0) FROM treasure_log WHERE "
+                "change_key = 'round:" + round + "' AND user_id = " + user);
+            CHECK(std::stoll(logged) == delta);
+            ++checked;
+        }
+        // ... and the shuffle seed is kept with the round.
+        CHECK(cl.schema.exec("SELECT LENGTH(seed) FROM rounds WHERE round_id = '" + round + "'") ==
+              "16\n");
+    }
+    CHECK(checked >= 3);
+    // ... so each bot's balance is its start plus its rounds.
+    const auto users = cl.schema.exec("SELECT user_id FROM accounts WHERE account LIKE 'g41bot%'");
+    std::istringstream ids(users);
+    std::string uid;
+    int bots = 0;
+    while (std::getline(ids, uid)) {
+        ++bots;
+        CHECK(cl.score(std::stoll(uid)) == 10000 + round_delta_sum(cl, std::stoll(uid)));
+    }
+    CHECK(bots == 3);
 }

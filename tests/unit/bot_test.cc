@@ -301,11 +301,51 @@ TEST_CASE("arguments are parsed and validated", "[bot]") {
             CHECK(parse(args, o).status == ParseStatus::kError);
         }
     }
+    SECTION("game modes") {
+        tb::bot::BotOptions o;
+        REQUIRE(
+            parse({"--proxy", "127.0.0.1:8888", "--mode", "gomoku", "--players", "2", "--duration",
+                   "3", "--level", "3", "--strategy", "random", "--think-ms", "250"},
+                  o)
+                .status == ParseStatus::kOk);
+        CHECK(o.mode == tb::bot::ModeKind::kGomoku);
+        CHECK(tb::bot::is_game_mode(o.mode));
+        CHECK(o.level == 3);
+        CHECK(o.strategy == tb::bot::Strategy::kRandom);
+        CHECK(o.think_ms == 250);
+
+        tb::bot::BotOptions d;
+        REQUIRE(parse({"--proxy", "127.0.0.1:8888", "--mode", "landlords", "--players", "3",
+                       "--duration", "3"},
+                      d)
+                    .status == ParseStatus::kOk);
+        CHECK(d.mode == tb::bot::ModeKind::kLandlords);
+        CHECK(d.level == 1);
+        CHECK(d.strategy == tb::bot::Strategy::kRobot);
+        CHECK(d.think_ms == 0);
+        CHECK_FALSE(tb::bot::is_game_mode(tb::bot::ModeKind::kLogin));
+
+        for (const std::vector<const char*>& bad : {std::vector<const char*>{"--level", "0"},
+                                                    {"--level", "-1"},
+                                                    {"--level", "x"},
+                                                    {"--strategy", "smart"},
+                                                    {"--strategy", ""}}) {
+            std::vector<const char*> args = {
+                "--proxy", "127.0.0.1:8888", "--mode", "gomoku", "--players",
+                "2",       "--duration",     "3"};
+            args.insert(args.end(), bad.begin(), bad.end());
+            tb::bot::BotOptions b;
+            INFO(bad[0] << " " << bad[1]);
+            CHECK(parse(args, b).status == ParseStatus::kError);
+        }
+    }
     SECTION("help") {
         tb::bot::BotOptions o;
         const auto r = parse({"--help"}, o);
         CHECK(r.status == ParseStatus::kHelp);
         CHECK(r.message.find("--players") != std::string::npos);
+        CHECK(r.message.find("--strategy") != std::string::npos);
+        CHECK(r.message.find("--level") != std::string::npos);
     }
 }
 

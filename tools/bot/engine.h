@@ -4,7 +4,8 @@
 // in the connection's encoding, answering the server's (0,0) probes, matching replies to
 // requests by (mcmd, scmd), timeouts, timers, and the counters. What a bot *does* is a Mode: a
 // class the engine calls back (connected, reply, frame, closed, timer), which acts through the
-// engine's methods. Idle, login and chaos are modes; game modes plug in the same way.
+// engine's methods. Idle, login and chaos are modes; the game modes (game_modes.h) plug in the
+// same way.
 //
 // Single-threaded by design: a run with several threads has one Engine (and one Mode instance)
 // per thread, sharing only the atomic Counters.
@@ -110,8 +111,8 @@ class Mode {
 public:
     virtual ~Mode() = default;
     virtual std::string_view name() const = 0;
-    // Whether the main request of this mode (p50_ms / p99_ms) is the login.
-    virtual bool main_is_login() const { return true; }
+    // The round trip this mode is measured by (p50_ms / p99_ms).
+    virtual MainStat main_stat() const { return MainStat::kLogin; }
     // Once, before start, with the engine and how many bots it drives.
     virtual void attach(Engine& engine, std::size_t bots) {
         engine_ = &engine;

@@ -1,6 +1,7 @@
 // tb-bot: robot clients over real TCP against a tablebus proxy (docs/PROTOCOL.md).
-//   tb-bot --proxy HOST:PORT --mode idle|login|chaos --players N --duration S [--rate R]
-//          [--think-ms T] [--json] [--account-prefix P] [--encoding json|msgpack] [--seed X]
+//   tb-bot --proxy HOST:PORT --mode idle|login|chaos|gomoku|landlords --players N --duration S
+//          [--rate R] [--think-ms T] [--level L] [--strategy robot|random] [--json]
+//          [--account-prefix P] [--encoding json|msgpack] [--seed X]
 // Exit status: 0 when no errors, 1 when there were errors, 2 for bad arguments.
 #include <signal.h>
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "codec/messages.h"
+#include "tools/bot/game_modes.h"
 
 namespace tb::bot {
 
@@ -15,11 +16,13 @@ std::string fast_register_body(const Client& c) {
     return codec::encode(req);
 }
 
-std::unique_ptr<Mode> make_mode(ModeKind kind) {
+std::unique_ptr<Mode> make_mode(ModeKind kind, const GameSettings& game) {
     switch (kind) {
         case ModeKind::kIdle: return std::make_unique<LoginMode>(false);
         case ModeKind::kLogin: return std::make_unique<LoginMode>(true);
         case ModeKind::kChaos: return std::make_unique<ChaosMode>();
+        case ModeKind::kGomoku: return std::make_unique<GomokuMode>(game);
+        case ModeKind::kLandlords: return std::make_unique<LandlordsMode>(game);
     }
     return nullptr;
 }

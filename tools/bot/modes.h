@@ -3,7 +3,7 @@
 //  - idle:  log in once and hold the connection, answering keep-alive probes;
 //  - login: connect -> FastRegister -> disconnect, over and over (optionally paced by --rate);
 //  - chaos: malformed, abusive and premature clients that expect to be closed or refused.
-// Game modes (gomoku, landlords) are meant to be further Mode classes built on LoggedInMode.
+//  - gomoku, landlords: play whole games (game_modes.h, built on LoginMode's handshake).
 
 #include <memory>
 #include <string>
@@ -77,7 +77,7 @@ public:
     static Scenario scenario_for(uint32_t index, uint32_t round, uint64_t seed) noexcept;
 
     std::string_view name() const override { return "chaos"; }
-    bool main_is_login() const override { return false; }
+    MainStat main_stat() const override { return MainStat::kRequest; }
     void attach(Engine& engine, std::size_t bots) override;
     void on_start(Client& c) override;
     void on_connected(Client& c) override;
@@ -109,6 +109,7 @@ private:
     std::vector<Bot> bots_;
 };
 
-std::unique_ptr<Mode> make_mode(ModeKind kind);
+// `game` is for the game modes only.
+std::unique_ptr<Mode> make_mode(ModeKind kind, const GameSettings& game = {});
 
 }  // namespace tb::bot

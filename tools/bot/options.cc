@@ -13,8 +13,18 @@ std::string_view mode_name(ModeKind m) noexcept {
         case ModeKind::kIdle: return "idle";
         case ModeKind::kLogin: return "login";
         case ModeKind::kChaos: return "chaos";
+        case ModeKind::kGomoku: return "gomoku";
+        case ModeKind::kLandlords: return "landlords";
     }
     return "?";
+}
+
+bool is_game_mode(ModeKind m) noexcept {
+    return m == ModeKind::kGomoku || m == ModeKind::kLandlords;
+}
+
+std::string_view strategy_name(Strategy s) noexcept {
+    return s == Strategy::kRandom ? "random" : "robot";
 }
 
 bool split_host_port(std::string_view text, std::string& host, uint16_t& port, std::string& why) {
@@ -95,21 +105,31 @@ ParseResult parse_options(int argc, const char* const* argv, BotOptions& out) {
     CLI::App app{
         "tb-bot: robot clients over real TCP against a tablebus proxy.\n"
         "Modes: idle (hold N logged-in connections), login (register/login churn),\n"
-        "chaos (malformed and abusive clients; they expect to be closed or refused)."};
+        "chaos (malformed and abusive clients; they expect to be closed or refused),\n"
+        "gomoku and landlords (play whole games, ready again after each)."};
     std::string mode = "idle";
+    std::string strategy = "robot";
     std::string encoding = "json";
     std::string seed_text;
     app.add_option("--proxy", out.proxy, "the proxy's client port, HOST:PORT")->required();
-    app.add_option("--mode", mode, "idle | login | chaos")
+    app.add_option("--mode", mode, "idle | login | chaos | gomoku | landlords")
         ->capture_default_str()
-        ->check(CLI::IsMember({"idle", "login", "chaos"}));
+        ->check(CLI::IsMember({"idle", "login", "chaos", "gomoku", "landlords"}));
     app.add_option("--players", out.players, "simultaneous bots (connections)")->required();
     app.add_option("--duration", out.duration_s, "seconds to run")->required();
     app.add_option("--rate", out.rate,
                    "cap on logins per second overall (idle: on the initial logins); 0: none")
         ->capture_default_str();
-    app.add_option("--think-ms", out.think_ms, "pause between a bot's logins (login mode)")
+    app.add_option("--think-ms", out.think_ms,
+                   "pause between a bot's logins (login mode); before each action (game modes)")
         ->capture_default_str();
+    app.add_option("--level", out.level, "game modes: the GameLevel to play at")
+        ->capture_default_str();
+    app.add_option("--strategy", strategy,
+                   "game modes: robot (the rule library's robot strategy) | random (uniform "
+                   "over the legal actions)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"robot", "random"}));
     app.add_flag("--json", out.json, "print only one JSON object with the results on stdout");
     app.add_option("--account-prefix", out.account_prefix,
                    "account names are prefix + bot index (default bot<runid>_)");
@@ -139,15 +159,21 @@ ParseResult parse_options(int argc, const char* const* argv, BotOptions& out) {
     auto fail = [](std::string why) { return ParseResult{ParseStatus::kError, std::move(why)}; };
     std::string why;
     if (!split_host_port(out.proxy, out.host, out.port, why)) return fail(why);
-    out.mode = mode == "login"   ? ModeKind::kLogin
-               : mode == "chaos" ? ModeKind::kChaos
-                                 : ModeKind::kIdle;
+    out.mode = mode == "login"       ? ModeKind::kLogin
+               : mode == "chaos"     ? ModeKind::kChaos
+               : mode == "gomoku"    ? ModeKind::kGomoku
+               : mode == "landlords" ? ModeKind::kLandlords
+                                     : ModeKind::kIdle;
+    out.strategy = strategy == "random" ? Strategy::kRandom : Strategy::kRobot;
     out.encoding = encoding == "msgpack" ? codec::Magic::kMsgpack : codec::Magic::kJson;
     if (out.players <= 0) return fail("--players must be at least 1");
     if (!(out.duration_s > 0) || out.duration_s > 7 * 24 * 3600.0)
         return fail("--duration must be a positive number of seconds");
     if (!(out.rate >= 0)) return fail("--rate must be >= 0");
     if (out.think_ms < 0) return fail("--think-ms must be >= 0");
+    // GameLevel is a small positive number (1-4 in the shipped config); the server refuses a
+    // level it does not host, so only what can never be a level is refused here.
+    if (out.level < 1 || out.level > 1000) return fail("--level must be 1..1000");
     if (out.threads < 1 || out.threads > 64) return fail("--threads must be 1..64");
     if (out.timeout_ms < 1) return fail("--timeout-ms must be positive");
     if (out.inflight < 1) return fail("--inflight must be positive");

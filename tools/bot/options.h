@@ -11,9 +11,16 @@
 
 namespace tb::bot {
 
-enum class ModeKind : uint8_t { kIdle, kLogin, kChaos };
+enum class ModeKind : uint8_t { kIdle, kLogin, kChaos, kGomoku, kLandlords };
 
 std::string_view mode_name(ModeKind m) noexcept;
+bool is_game_mode(ModeKind m) noexcept;
+
+// How a game bot chooses its actions: the rule library's robot strategy (the one the server's
+// robots and trustee use), or uniformly among the legal actions.
+enum class Strategy : uint8_t { kRobot, kRandom };
+
+std::string_view strategy_name(Strategy s) noexcept;
 
 struct BotOptions {
     std::string proxy;  // as given: HOST:PORT
@@ -22,8 +29,10 @@ struct BotOptions {
     ModeKind mode = ModeKind::kIdle;
     int players = 0;
     double duration_s = 0;
-    double rate = 0;  // logins (connects in idle mode) per second overall; 0: no cap
-    int think_ms = 0;
+    double rate = 0;   // logins (connects in idle mode) per second overall; 0: no cap
+    int think_ms = 0;  // login mode: pause between logins; game modes: before each action
+    int level = 1;     // game modes: the GameLevel to FastLogin at
+    Strategy strategy = Strategy::kRobot;  // game modes
     bool json = false;
     std::string account_prefix;  // empty until finalize(): then "bot<run_id>_" unless given
     codec::Magic encoding = codec::Magic::kJson;
@@ -33,6 +42,12 @@ struct BotOptions {
     int timeout_ms = 10000;  // a request unanswered this long is an error
     int inflight = 64;       // connects + logins outstanding at once per thread (ramp guard)
     std::string run_id;      // random hex 6 unless given
+};
+
+// What a game mode needs from the command line.
+struct GameSettings {
+    int level = 1;
+    Strategy strategy = Strategy::kRobot;
 };
 
 enum class ParseStatus : uint8_t { kOk, kHelp, kError };

@@ -31,7 +31,8 @@ bool raise_fd_limit(int players, std::string& why) {
 }
 
 const Percentiles& RunReport::main() const {
-    return options.mode == ModeKind::kChaos ? request : login;
+    if (options.mode == ModeKind::kChaos) return request;
+    return is_game_mode(options.mode) ? action : login;
 }
 
 namespace {
@@ -67,9 +68,11 @@ RunReport run(const BotOptions& o, const std::atomic<bool>& stop,
         cfg.inflight = o.inflight;
         cfg.seed = o.seed + static_cast<uint64_t>(t) * 0x9e3779b97f4a7c15ull;
         cfg.connector = connector;
-        engines.push_back(std::make_unique<Engine>(std::move(cfg), make_mode(o.mode), counters));
+        engines.push_back(std::make_unique<Engine>(
+            std::move(cfg), make_mode(o.mode, {o.level, o.strategy}), counters));
     }
-    const bool main_is_login = engines.front()->mode().main_is_login();
+    const MainStat main_stat = engines.front()->mode().main_stat();
+    const bool game = is_game_mode(o.mode);
 
     const auto start = Clock::now();
     const auto stop_at = start + std::chrono::duration_cast<Clock::duration>(
@@ -89,6 +92,7 @@ RunReport run(const BotOptions& o, const std::atomic<bool>& stop,
     auto stopped_at = stop_at;
     bool stopping = false;
     int64_t last_replies = 0;
+    int64_t last_actions = 0;
     int tick = 1;  // seconds since the start, as labelled: elapsed time rounds unevenly
     auto next_tick = start + std::chrono::seconds(tick);
     while (running.load() > 0) {
@@ -105,25 +109,38 @@ RunReport run(const BotOptions& o, const std::atomic<bool>& stop,
         next_tick = start + std::chrono::seconds(tick);
         std::vector<double> window;
         for (auto& e : engines) {
-            auto w = e->stats().take_window(main_is_login);
+            auto w = e->stats().take_window(main_stat);
             window.insert(window.end(), w.begin(), w.end());
         }
         const int64_t replies = counters.replies.load();
+        const int64_t actions = counters.actions.load();
         if (progress) {
             const Percentiles p = summarize(std::move(window));
+            const std::string p99 = p.count == 0 ? "-" : fmt_ms(p.p99);
             char line[256];
-            std::snprintf(
-                line, sizeof line,
-                "[%4ds]%s connected %lld  requests/s %lld  errors %lld  p99 %s ms", label,
-                stopping ? " (ending)" : "",
-                static_cast<long long>(o.mode == ModeKind::kChaos ? counters.open.load()
-                                                                  : counters.logged_in.load()),
-                static_cast<long long>(replies - last_replies),
-                static_cast<long long>(counters.errors()),
-                p.count == 0 ? "-" : fmt_ms(p.p99).c_str());
+            if (game) {
+                std::snprintf(line, sizeof line,
+                              "[%4ds]%s connected %lld  games %lld  actions/s %lld  errors %lld  "
+                              "p99 %s ms",
+                              label, stopping ? " (ending)" : "",
+                              static_cast<long long>(counters.logged_in.load()),
+                              static_cast<long long>(counters.games.load()),
+                              static_cast<long long>(actions - last_actions),
+                              static_cast<long long>(counters.errors()), p99.c_str());
+            } else {
+                std::snprintf(
+                    line, sizeof line,
+                    "[%4ds]%s connected %lld  requests/s %lld  errors %lld  p99 %s ms", label,
+                    stopping ? " (ending)" : "",
+                    static_cast<long long>(o.mode == ModeKind::kChaos ? counters.open.load()
+                                                                      : counters.logged_in.load()),
+                    static_cast<long long>(replies - last_replies),
+                    static_cast<long long>(counters.errors()), p99.c_str());
+            }
             progress(line);
         }
         last_replies = replies;
+        last_actions = actions;
     }
     for (auto& w : workers) w.join();
     if (!stopping) stopped_at = std::min(Clock::now(), stop_at);
@@ -146,11 +163,14 @@ RunReport run(const BotOptions& o, const std::atomic<bool>& stop,
     r.closed_by_server = counters.closed_by_server;
     r.probes_answered = counters.probes_answered;
     r.errors = counters.errors();
+    r.games = counters.games;
+    r.actions = counters.actions;
     LoopStats::Snapshot all;
     for (auto& e : engines) all.merge(e->stats().snapshot());
     r.connect = summarize(std::move(all.connect));
     r.login = summarize(std::move(all.login));
     r.request = summarize(std::move(all.request));
+    r.action = summarize(std::move(all.action));
     r.errnos = std::move(all.errnos);
     r.scenarios = std::move(all.scenarios);
     return r;
@@ -197,6 +217,16 @@ nlohmann::json to_json(const RunReport& r) {
     nlohmann::json errnos = nlohmann::json::object();
     for (const auto& [e, n] : r.errnos) errnos[std::to_string(e)] = n;
     j["errnos"] = errnos;
+    if (is_game_mode(o.mode)) {
+        // p50_ms .. p999_ms above are the action round trip: action sent -> own broadcast.
+        j["game_level"] = o.level;
+        j["strategy"] = std::string(strategy_name(o.strategy));
+        j["think_ms"] = o.think_ms;
+        j["games"] = r.games;
+        j["actions"] = r.actions;
+        j["actions_per_s"] =
+            round3(r.elapsed_s > 0 ? static_cast<double>(r.actions) / r.elapsed_s : 0);
+    }
     if (o.mode == ModeKind::kChaos) {
         nlohmann::json sc = nlohmann::json::object();
         for (const auto& [name, s] : r.scenarios) {
@@ -248,6 +278,14 @@ std::string to_summary(const RunReport& r) {
         static_cast<long long>(r.error_frames), static_cast<long long>(r.closed_by_server),
         static_cast<long long>(r.probes_answered));
     s += line;
+    if (is_game_mode(o.mode)) {
+        std::snprintf(line, sizeof line,
+                      "games %lld, actions %lld (%.1f/s), level %d, strategy %s, think %d ms\n",
+                      static_cast<long long>(r.games), static_cast<long long>(r.actions),
+                      r.elapsed_s > 0 ? static_cast<double>(r.actions) / r.elapsed_s : 0.0, o.level,
+                      std::string(strategy_name(o.strategy)).c_str(), o.think_ms);
+        s += line;
+    }
     if (!r.errnos.empty()) {
         s += "errnos:";
         for (const auto& [e, n] : r.errnos) s += " " + std::to_string(e) + "x" + std::to_string(n);
@@ -264,6 +302,7 @@ std::string to_summary(const RunReport& r) {
     row("connect", r.connect);
     row("login", r.login);
     row("request", r.request);
+    if (is_game_mode(o.mode)) row("action", r.action);
     if (o.mode == ModeKind::kChaos) {
         std::snprintf(line, sizeof line, "%-16s %6s %8s %8s %8s %6s %8s  %s\n", "scenario", "runs",
                       "closed", "errfrm", "ok", "viol", "open@end", "errnos");

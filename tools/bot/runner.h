@@ -29,8 +29,10 @@ struct RunReport {
             login_failures = 0, error_frames = 0, unexpected_error_frames = 0, timeouts = 0,
             unexpected_disconnects = 0, violations = 0, closed_by_server = 0, probes_answered = 0,
             errors = 0;
-    Percentiles connect, login, request;
-    const Percentiles& main() const;  // login, except in chaos mode
+    int64_t games = 0, actions = 0;  // game modes
+    Percentiles connect, login, request, action;
+    // The mode's main round trip: login (idle, login), request (chaos), action (game modes).
+    const Percentiles& main() const;
     std::map<int32_t, int64_t> errnos;
     std::map<std::string, ScenarioStats> scenarios;
 };

@@ -62,6 +62,12 @@ void LoopStats::add_request(double ms) {
     request_window_.push_back(ms);
 }
 
+void LoopStats::add_action(double ms) {
+    std::lock_guard lock(mu_);
+    all_.action.push_back(ms);
+    action_window_.push_back(ms);
+}
+
 void LoopStats::add_errno(int32_t err_no) {
     std::lock_guard lock(mu_);
     ++all_.errnos[err_no];
@@ -72,12 +78,16 @@ void LoopStats::scenario(const std::string& name, const ScenarioStats& delta) {
     all_.scenarios[name].merge(delta);
 }
 
-std::vector<double> LoopStats::take_window(bool main_is_login) {
+std::vector<double> LoopStats::take_window(MainStat main) {
     std::lock_guard lock(mu_);
     std::vector<double> out;
-    out.swap(main_is_login ? login_window_ : request_window_);
-    // The other window is not shown; drop it so it cannot grow for the whole run.
-    (main_is_login ? request_window_ : login_window_).clear();
+    out.swap(main == MainStat::kLogin     ? login_window_
+             : main == MainStat::kRequest ? request_window_
+                                          : action_window_);
+    // The other windows are not shown; drop them so they cannot grow for the whole run.
+    login_window_.clear();
+    request_window_.clear();
+    action_window_.clear();
     return out;
 }
 
@@ -85,6 +95,7 @@ void LoopStats::Snapshot::merge(Snapshot&& o) {
     connect.insert(connect.end(), o.connect.begin(), o.connect.end());
     login.insert(login.end(), o.login.begin(), o.login.end());
     request.insert(request.end(), o.request.begin(), o.request.end());
+    action.insert(action.end(), o.action.begin(), o.action.end());
     for (const auto& [e, n] : o.errnos) errnos[e] += n;
     for (const auto& [name, s] : o.scenarios) scenarios[name].merge(s);
 }

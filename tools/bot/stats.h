@@ -16,6 +16,13 @@ namespace tb::bot {
 // at or below it. p in [0, 100]; 0 for no samples.
 double percentile(const std::vector<double>& sorted, double p) noexcept;
 
+// Which round trip a mode is measured by (p50_ms / p99_ms and the progress line's p99).
+enum class MainStat : uint8_t {
+    kLogin,    // FastRegister sent -> its reply (idle, login)
+    kRequest,  // any other tracked request -> its reply (chaos)
+    kAction,   // a game action sent -> the broadcast that confirms it (gomoku, landlords)
+};
+
 struct Percentiles {
     std::size_t count = 0;
     double p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;
@@ -48,6 +55,9 @@ struct Counters {
     std::atomic<int64_t> probes_answered{0};
     std::atomic<int64_t> frames_in{0};
     std::atomic<int64_t> frames_out{0};
+    // Game modes. `games` counts each concluded game once, however many of our bots sat at it.
+    std::atomic<int64_t> games{0};
+    std::atomic<int64_t> actions{0};  // game actions confirmed by their broadcast
 
     int64_t errors() const noexcept {
         return unexpected_error_frames + timeouts + unexpected_disconnects + connect_failures +
@@ -74,14 +84,15 @@ public:
     void add_connect(double ms);
     void add_login(double ms);
     void add_request(double ms);  // any other tracked request
+    void add_action(double ms);   // a game action's round trip (untracked: see game_modes.h)
     void add_errno(int32_t err_no);
     void scenario(const std::string& name, const ScenarioStats& delta);
 
-    // Round trips of the mode's main request since the last call, for the progress line.
-    std::vector<double> take_window(bool main_is_login);
+    // Round trips of the mode's main kind since the last call, for the progress line.
+    std::vector<double> take_window(MainStat main);
 
     struct Snapshot {
-        std::vector<double> connect, login, request;
+        std::vector<double> connect, login, request, action;
         std::map<int32_t, int64_t> errnos;
         std::map<std::string, ScenarioStats> scenarios;
         void merge(Snapshot&& o);
@@ -91,7 +102,7 @@ public:
 private:
     mutable std::mutex mu_;
     Snapshot all_;
-    std::vector<double> login_window_, request_window_;
+    std::vector<double> login_window_, request_window_, action_window_;
 };
 
 }  // namespace tb::bot
