@@ -283,6 +283,20 @@ Outcome<common::UserRecord> Store::load_user(int64_t user_id) {
 // ---------------------------------------------------------------------------------------------
 // Treasure
 
+namespace {
+
+// "(?), (?)": `n` copies of `one` joined by ", ".
+std::string placeholders(std::size_t n, std::string_view one) {
+    std::string out;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i > 0) out += ", ";
+        out += one;
+    }
+    return out;
+}
+
+}  // namespace
+
 std::optional<Store::Balance> Store::lock_balance(int64_t user_id) {
     const auto rows = mysql_
                           .prepare(
@@ -334,23 +348,39 @@ Outcome<common::SettleReply> Store::settle(const common::SettleRequest& req) {
     common::SettleReply reply;
     reply.round_id = req.round_id;
     std::vector<std::pair<int64_t, int64_t>> ranked;
+    // Every statement covers all the round's users at once: a settlement is seven round trips
+    // to MariaDB (begin, lock, robot flags, round row, log rows, balances, commit) whatever the
+    // table size.
+    const std::string marks = placeholders(users.size(), "?");
+    const auto user_params = [&] {
+        std::vector<common::detail::Param> p;
+        for (const int64_t uid : users) p.push_back(common::detail::to_param(uid));
+        return p;
+    };
     const int32_t code = common::with_transaction(mysql_, [&](common::MariaDb& db) -> int32_t {
         reply.users.clear();
         ranked.clear();
-        auto& find_round = db.prepare("SELECT outcome FROM rounds WHERE round_id = ?");
-        if (const auto seen = find_round.query(req.round_id); !seen.empty()) {
-            reply.repeated = true;
-            reply.users = decode_outcome(seen[0].str(0));
-            return 0;
-        }
         // Lock in id order: two rounds over the same users never wait on each other in a cycle.
+        // (Only treasure rows: a join would lock accounts rows in whatever order the optimizer
+        // picks, and deadlock. The robot flag never changes, so it is read without a lock.)
+        auto ids = user_params();
+        const auto rows = db.prepare("SELECT user_id, score, diamond FROM treasure WHERE user_id "
+                                     "IN (" +
+                                     marks + ") ORDER BY user_id FOR UPDATE")
+                              .query_params(ids);
+        if (rows.size() != users.size()) return codec::to_int(Errno::kInvalidField);
         std::map<int64_t, Balance> before;
         std::map<int64_t, int64_t> balances;
-        for (const int64_t uid : users) {
-            auto b = lock_balance(uid);
-            if (!b) return codec::to_int(Errno::kInvalidField);
-            before[uid] = *b;
-            balances[uid] = b->score;
+        for (const auto& r : rows) {
+            before[r.i64(0)] = Balance{r.i64(1), r.i64(2), false};
+            balances[r.i64(0)] = r.i64(1);
+        }
+        auto robot_ids = user_params();
+        for (const auto& r :
+             db.prepare("SELECT user_id FROM accounts WHERE robot = 1 AND user_id IN (" + marks +
+                        ")")
+                 .query_params(robot_ids)) {
+            before[r.i64(0)].robot = true;
         }
         const auto deltas = clamp_transfers(req.transfers, balances);
         int64_t sum = 0;
@@ -363,7 +393,8 @@ Outcome<common::SettleReply> Store::settle(const common::SettleRequest& req) {
         for (const int64_t seat : req.seats) {
             seats += (seats.empty() ? "" : ",") + std::to_string(seat);
         }
-        // The round row first: its primary key is what makes a concurrent repeat a no-op.
+        // The round row first: its primary key is what makes a repeat (or a concurrent one) a
+        // no-op that answers the first result.
         try {
             db.prepare(
                   "INSERT INTO rounds (round_id, game, level, node, seats, seed, result, outcome) "
@@ -372,21 +403,51 @@ Outcome<common::SettleReply> Store::settle(const common::SettleRequest& req) {
                       encode_outcome(reply.users));
         } catch (const DbException& e) {
             if (e.status() != DbStatus::kDuplicate) throw;
-            const auto seen = find_round.query(req.round_id);
+            const auto seen =
+                db.prepare("SELECT outcome FROM rounds WHERE round_id = ?").query(req.round_id);
             reply.repeated = true;
             reply.users =
                 seen.empty() ? std::vector<common::SettledUser>{} : decode_outcome(seen[0].str(0));
             return 0;
         }
         const std::string key = "round:" + req.round_id;
+        std::vector<common::detail::Param> log;
+        std::vector<common::detail::Param> update;
         for (const auto& [uid, d] : deltas) {
-            apply_change(uid, before[uid], d, 0, common::kChangeRound, key);
-            if (!before[uid].robot) ranked.emplace_back(uid, before[uid].score + d);
+            const Balance& b = before[uid];
+            for (const auto& p : {common::detail::to_param(uid),
+                                  common::detail::to_param(common::kChangeRound),
+                                  common::detail::to_param(key), common::detail::to_param(b.score),
+                                  common::detail::to_param(b.score + d),
+                                  common::detail::to_param(b.diamond),
+                                  common::detail::to_param(b.diamond)}) {
+                log.push_back(p);
+            }
+            update.push_back(common::detail::to_param(uid));
+            update.push_back(common::detail::to_param(b.score + d));
+            if (!b.robot) ranked.emplace_back(uid, b.score + d);
         }
+        db.prepare("INSERT INTO treasure_log (user_id, change_type, change_key, score_before, "
+                   "score_after, diamond_before, diamond_after) VALUES " +
+                   placeholders(deltas.size(), "(?, ?, ?, ?, ?, ?, ?)"))
+            .exec_params(log);
+        std::string cases;
+        for (std::size_t i = 0; i < deltas.size(); ++i) cases += " WHEN ? THEN ?";
+        for (const auto& [uid, d] : deltas) update.push_back(common::detail::to_param(uid));
+        db.prepare("UPDATE treasure SET score = CASE user_id" + cases +
+                   " END WHERE user_id IN (" + placeholders(deltas.size(), "?") + ")")
+            .exec_params(update);
         return 0;
     });
     if (code != 0) return R::fail(static_cast<Errno>(code), "unknown user in round");
-    for (const auto& [uid, score] : ranked) rank(uid, score);
+    if (!ranked.empty()) {
+        std::vector<std::string> zadd{"ZADD", redis_.key("rank")};
+        for (const auto& [uid, score] : ranked) {
+            zadd.push_back(std::to_string(score));
+            zadd.push_back(std::to_string(uid));
+        }
+        redis_.command(zadd);
+    }
     return {0, {}, std::move(reply)};
 }
 

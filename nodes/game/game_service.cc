@@ -46,6 +46,9 @@ GameService::GameService(zmq::context_t& ctx, bus::EventLoop& loop, const GameCo
     node_.on_push(common::kMsgSessionClosed, [this](const codec::Envelope& env, std::string_view) {
         room_.session_closed(env.user, env.session);
     });
+    node_.on_any_push([this](const codec::Envelope& env, std::string_view body) {
+        on_table_push(env, body);
+    });
     node_.on_drain([this](bool open) {
         if (signals_ > 0) return;  // leaving anyway
         spdlog::info("game: {} by the operator", open ? "opened" : "shut");
@@ -99,6 +102,25 @@ void GameService::on_table_message(bus::Request& r) {
     const codec::Envelope env = r.env;
     room_.message(env.user, env.session, type, r.body,
                   [this, env](Answer a) { answer(env, std::move(a)); });
+}
+
+void GameService::on_table_push(const codec::Envelope& env, std::string_view body) {
+    // The proxy sends table actions one-way: only a refusal is answered, as a push of the
+    // error body on the same (mcmd, scmd) to the session.
+    const uint32_t type = env.msg_type;
+    const auto refuse = [this, env](int32_t code, std::string text) {
+        codec::ErrorBody e;
+        e.err_no = code;
+        e.err_desc = std::move(text);
+        node_.push("@" + env.source, env.msg_type, codec::encode(e), env.session, env.user);
+    };
+    if (type != codec::kMsgReady && codec::mcmd_of(type) != codec::kMcmdGame) {
+        spdlog::warn("game: push {:#x} from {} ignored", type, env.source);
+        return;
+    }
+    room_.message(env.user, env.session, type, body, [refuse](Answer a) {
+        if (a.code != 0) refuse(a.code, std::move(a.text));
+    });
 }
 
 void GameService::answer(const codec::Envelope& env, Answer a) {

@@ -48,6 +48,7 @@ public:
 private:
     void on_fast_login(bus::Request& r);
     void on_table_message(bus::Request& r);
+    void on_table_push(const codec::Envelope& env, std::string_view body);
     void answer(const codec::Envelope& env, Answer a);
     void check_drained();
 

@@ -399,6 +399,12 @@ TEST_CASE("a duplicate login kicks the old session and the new one takes the sea
     bob.fast_login();
     ann.auto_move = bob.auto_move = false;
     REQUIRE(run_until({&ann, &bob}, [&] { return ann.turn >= 0; }));
+    // A move out of turn is refused with Errno 10 on (150,1) and changes nothing.
+    Player& idle = ann.turn == ann.chair ? bob : ann;
+    REQUIRE(idle.c->send(150, 1, R"({"PositionX":0,"PositionY":0})"));
+    REQUIRE(run_until({&ann, &bob}, [&] { return !idle.errors.empty(); }, 5s));
+    CHECK(idle.errors == std::vector<int32_t>{10});
+    CHECK(ann.board.stones() == 0);
     // Bob logs in again on a second connection while the first is still open.
     Player bob2(cl.client_port, "g44bob");
     REQUIRE(run_until(
