@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package tablebus needs to build, test and run (docs/OPERATIONS.md).
+# Installs every Debian 12 package tablebus needs to build, test and run (docs/operations.md).
 # Idempotent: when everything is present it prints nothing and exits 0.
 # libmsgpack-cxx-dev conflicts with the C package libmsgpack-dev: only the C++ one is listed.
 set -euo pipefail
@@ -11,6 +11,7 @@ packages=(
     libcli11-dev libssl-dev
     mariadb-server mariadb-client redis-server redis-tools
     clang-14 libclang-rt-14-dev clang-format-14
+    python3-yaml
 )
 
 missing=()
