@@ -719,6 +719,12 @@ void bind_node_config(ConfigSchema& schema, NodeConfig& cfg) {
              "shifts the default ports: bus = base, announcements = base+1, "
              "clients = base+3333, metrics = base+3545")
         .range(kMinBasePort, kMaxBasePort);
+    schema
+        .add("curve.secret_key", &cfg.curve_secret_key,
+             "CURVE: this node's secret key, Z85 (tb-ctl keygen); empty: no CURVE")
+        .secret();
+    schema.add("curve.server_key", &cfg.curve_server_key,
+               "CURVE: the manager's public key, Z85; set together with curve.secret_key");
     bind_log_config(schema, cfg.log);
 }
 

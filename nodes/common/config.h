@@ -197,14 +197,19 @@ struct NodeConfig {
     std::string announce;  // empty: tcp://127.0.0.1:<base_port + 1>
     uint16_t base_port = 5555;
     LogConfig log;
+    // CURVE to a manager that has it on (conf/manager.production.toml): this node's secret key
+    // (its public key is derived from it and must be on the manager's allow-list) and the
+    // manager's public key, Z85. Both empty: plain TCP.
+    std::string curve_secret_key;
+    std::string curve_server_key;
 
     // The endpoints to connect to, after the base port has been applied to unset ones.
     std::string manager_endpoint() const;
     std::string announce_endpoint() const;
 };
 
-// Registers node.id, node.manager, node.announce, node.base_port, log.level, log.file,
-// log.max_size_mb and log.max_files, bound to `cfg`.
+// Registers node.id, node.manager, node.announce, node.base_port, curve.secret_key,
+// curve.server_key, log.level, log.file, log.max_size_mb and log.max_files, bound to `cfg`.
 void bind_node_config(ConfigSchema& schema, NodeConfig& cfg);
 // Only the log.* keys (for the manager, which is not a node on the bus).
 void bind_log_config(ConfigSchema& schema, LogConfig& cfg);

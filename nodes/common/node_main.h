@@ -15,6 +15,13 @@ class logger;
 
 namespace tb::common {
 
+struct NodeConfig;
+
+// The bus settings every node shares (manager endpoint, and CURVE keys when configured) applied
+// to its NodeOptions. Throws std::invalid_argument naming the key when only one CURVE key is
+// set or a key is not Z85, so a misconfigured node stops at start instead of being refused.
+void apply_node_config(const NodeConfig& cfg, bus::NodeOptions& o);
+
 // Runs `loop` (main thread). On a signal, `on_signal` runs first (the proxy tells its clients),
 // then the loop stops: exit code 0. On a fatal refusal the reason is logged: exit code 1.
 int run_node_loop(bus::EventLoop& loop, bus::Node& node, SignalWatcher& signals,

@@ -1,4 +1,5 @@
 #include "nodes/db/db_service.h"
+#include "nodes/common/node_main.h"
 
 #include <spdlog/spdlog.h>
 
@@ -17,7 +18,7 @@ bus::NodeOptions node_options(const DbConfig& cfg) {
     o.kind = "db";
     o.id = cfg.node.id;
     o.service = std::string(common::kDbService);
-    o.manager = cfg.node.manager_endpoint();
+    common::apply_node_config(cfg.node, o);
     o.announce = cfg.node.announce_endpoint();  // the replica tells stale online entries
     o.capacity = cfg.queue_cap;
     // Every operation is safe to run twice: treasure changes are keyed, creation is unique.

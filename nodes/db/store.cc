@@ -364,9 +364,10 @@ Outcome<common::SettleReply> Store::settle(const common::SettleRequest& req) {
         // (Only treasure rows: a join would lock accounts rows in whatever order the optimizer
         // picks, and deadlock. The robot flag never changes, so it is read without a lock.)
         auto ids = user_params();
-        const auto rows = db.prepare("SELECT user_id, score, diamond FROM treasure WHERE user_id "
-                                     "IN (" +
-                                     marks + ") ORDER BY user_id FOR UPDATE")
+        const auto rows = db.prepare(
+                                "SELECT user_id, score, diamond FROM treasure WHERE user_id "
+                                "IN (" +
+                                marks + ") ORDER BY user_id FOR UPDATE")
                               .query_params(ids);
         if (rows.size() != users.size()) return codec::to_int(Errno::kInvalidField);
         std::map<int64_t, Balance> before;
@@ -415,27 +416,27 @@ Outcome<common::SettleReply> Store::settle(const common::SettleRequest& req) {
         std::vector<common::detail::Param> update;
         for (const auto& [uid, d] : deltas) {
             const Balance& b = before[uid];
-            for (const auto& p : {common::detail::to_param(uid),
-                                  common::detail::to_param(common::kChangeRound),
-                                  common::detail::to_param(key), common::detail::to_param(b.score),
-                                  common::detail::to_param(b.score + d),
-                                  common::detail::to_param(b.diamond),
-                                  common::detail::to_param(b.diamond)}) {
+            for (const auto& p :
+                 {common::detail::to_param(uid), common::detail::to_param(common::kChangeRound),
+                  common::detail::to_param(key), common::detail::to_param(b.score),
+                  common::detail::to_param(b.score + d), common::detail::to_param(b.diamond),
+                  common::detail::to_param(b.diamond)}) {
                 log.push_back(p);
             }
             update.push_back(common::detail::to_param(uid));
             update.push_back(common::detail::to_param(b.score + d));
             if (!b.robot) ranked.emplace_back(uid, b.score + d);
         }
-        db.prepare("INSERT INTO treasure_log (user_id, change_type, change_key, score_before, "
-                   "score_after, diamond_before, diamond_after) VALUES " +
-                   placeholders(deltas.size(), "(?, ?, ?, ?, ?, ?, ?)"))
+        db.prepare(
+              "INSERT INTO treasure_log (user_id, change_type, change_key, score_before, "
+              "score_after, diamond_before, diamond_after) VALUES " +
+              placeholders(deltas.size(), "(?, ?, ?, ?, ?, ?, ?)"))
             .exec_params(log);
         std::string cases;
         for (std::size_t i = 0; i < deltas.size(); ++i) cases += " WHEN ? THEN ?";
         for (const auto& [uid, d] : deltas) update.push_back(common::detail::to_param(uid));
-        db.prepare("UPDATE treasure SET score = CASE user_id" + cases +
-                   " END WHERE user_id IN (" + placeholders(deltas.size(), "?") + ")")
+        db.prepare("UPDATE treasure SET score = CASE user_id" + cases + " END WHERE user_id IN (" +
+                   placeholders(deltas.size(), "?") + ")")
             .exec_params(update);
         return 0;
     });

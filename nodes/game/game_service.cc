@@ -1,4 +1,5 @@
 #include "nodes/game/game_service.h"
+#include "nodes/common/node_main.h"
 
 #include <spdlog/spdlog.h>
 
@@ -14,7 +15,7 @@ bus::NodeOptions node_options(const GameConfig& cfg, const GameKind& kind) {
     o.kind = "game";
     o.id = cfg.node.id;
     o.service = "game." + std::string(kind.name) + "." + std::to_string(cfg.level);
-    o.manager = cfg.node.manager_endpoint();
+    common::apply_node_config(cfg.node, o);
     o.capacity = cfg.room.capacity;
     return o;
 }
@@ -46,9 +47,8 @@ GameService::GameService(zmq::context_t& ctx, bus::EventLoop& loop, const GameCo
     node_.on_push(common::kMsgSessionClosed, [this](const codec::Envelope& env, std::string_view) {
         room_.session_closed(env.user, env.session);
     });
-    node_.on_any_push([this](const codec::Envelope& env, std::string_view body) {
-        on_table_push(env, body);
-    });
+    node_.on_any_push(
+        [this](const codec::Envelope& env, std::string_view body) { on_table_push(env, body); });
     node_.on_drain([this](bool open) {
         if (signals_ > 0) return;  // leaving anyway
         spdlog::info("game: {} by the operator", open ? "opened" : "shut");

@@ -1,4 +1,5 @@
 #include "nodes/login/login_service.h"
+#include "nodes/common/node_main.h"
 
 #include <spdlog/spdlog.h>
 
@@ -21,7 +22,7 @@ bus::NodeOptions node_options(const LoginConfig& cfg) {
     o.kind = "login";
     o.id = cfg.node.id;
     o.service = "login";
-    o.manager = cfg.node.manager_endpoint();
+    common::apply_node_config(cfg.node, o);
     // Keeps a replica of the service table, so the node can tell live nodes without asking.
     o.announce = cfg.node.announce_endpoint();
     // Not replayed when this node dies mid-request: a FastRegister with a wrong password counts

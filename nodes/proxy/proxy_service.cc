@@ -1,4 +1,5 @@
 #include "nodes/proxy/proxy_service.h"
+#include "nodes/common/node_main.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -35,7 +36,7 @@ bus::NodeOptions node_options(const ProxyConfig& cfg) {
     o.kind = "proxy";
     o.id = cfg.node.id;
     o.service = "proxy";
-    o.manager = cfg.node.manager_endpoint();
+    common::apply_node_config(cfg.node, o);
     o.announce = cfg.node.announce_endpoint();  // game nodes leaving, and notices
     o.capacity = cfg.max_connections;
     o.default_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);

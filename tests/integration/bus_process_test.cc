@@ -288,3 +288,43 @@ TEST_CASE("with CURVE a node whose key is not listed cannot register and the ref
     // A plain client without keys gets no answer at all.
     CHECK_FALSE(c.call(std::string(tb::bus::kMmiEcho), "x", 500ms).has_value());
 }
+
+TEST_CASE("real nodes join a CURVE manager with the keys of their config and a bad key stops them",
+          "[bus][process]") {
+    const auto server = tb::bus::generate_keypair();
+    const auto listed = tb::bus::generate_keypair();
+    const auto unknown = tb::bus::generate_keypair();
+    Cluster c(44, {"--set", "curve.enabled=true", "--set", "curve.secret_key=" + server.secret_key,
+                   "--set", "curve.allowed_keys=" + listed.public_key});
+    ClientOptions admin;
+    admin.curve_public_key = listed.public_key;
+    admin.curve_secret_key = listed.secret_key;
+    admin.curve_server_key = server.public_key;
+    auto logins = [&] {
+        tb::bus::ServiceQuery q{"login"};
+        auto r = c.call(std::string(tb::bus::kMmiService), tb::codec::encode(q), 500ms, admin);
+        tb::bus::ServiceList list;
+        if (!r || tb::codec::decode(r->body, list) != tb::codec::MsgError::kOk) return -1;
+        return list.services.empty() ? 0 : static_cast<int>(list.services[0].workers);
+    };
+    const std::string base = "node.base_port=" + std::to_string(c.base);
+    // The secret key comes from the environment, as in production (TB_CURVE_SECRET_KEY).
+    const auto login = [&](int id, const tb::bus::CurveKeyPair& k) {
+        return std::make_unique<ChildProcess>(std::vector<std::string>{
+            "/usr/bin/env", "TB_CURVE_SECRET_KEY=" + k.secret_key, bin("tb-login").string(), "--id",
+            std::to_string(id), "--set", base, "--set", "curve.server_key=" + server.public_key});
+    };
+    auto good = login(1, listed);
+    REQUIRE(wait_for([&] { return logins() == 1; }, 10s));
+    auto bad = login(2, unknown);
+    // The unknown key never gets in: still one login node while it keeps trying.
+    CHECK_FALSE(wait_for([&] { return logins() == 2; }, 3s));
+    CHECK(bad->running());
+    // A key that is not a key stops the node at start with a message naming the setting.
+    const auto broken = tb::test::run_command(
+        {bin("tb-login").string(), "--id", "3", "--set", base, "--set", "curve.secret_key=short",
+         "--set", "curve.server_key=" + server.public_key},
+        10s);
+    CHECK(broken.exit_code == 1);
+    CHECK(broken.err.find("curve.secret_key") != std::string::npos);
+}

@@ -6,8 +6,8 @@
 
 #include <catch2/catch.hpp>
 #include <memory>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "bus/client.h"
 #include "bus/protocol.h"
@@ -402,7 +402,8 @@ TEST_CASE("a duplicate login kicks the old session and the new one takes the sea
     // A move out of turn is refused with Errno 10 on (150,1) and changes nothing.
     Player& idle = ann.turn == ann.chair ? bob : ann;
     REQUIRE(idle.c->send(150, 1, R"({"PositionX":0,"PositionY":0})"));
-    REQUIRE(run_until({&ann, &bob}, [&] { return !idle.errors.empty(); }, 5s));
+    REQUIRE(run_until(
+        {&ann, &bob}, [&] { return !idle.errors.empty(); }, 5s));
     CHECK(idle.errors == std::vector<int32_t>{10});
     CHECK(ann.board.stones() == 0);
     // Bob logs in again on a second connection while the first is still open.
@@ -490,7 +491,8 @@ TEST_CASE("robots fill a person's table after the wait and play whole games", "[
     Player ann(cl.client_port, "g37ann");
     ann.fast_login();
     // A robot sits after the wait, readies, and the game runs to its end and settles.
-    REQUIRE(run_until({&ann}, [&] { return ann.concludes.size() == 2; }, 60s));
+    REQUIRE(run_until(
+        {&ann}, [&] { return ann.concludes.size() == 2; }, 60s));
     CHECK(ann.errors.empty());
     REQUIRE(tb::test::wait_for([&] { return cl.rounds() == 2; }, 5s));
     const auto robots = cl.schema.exec("SELECT COUNT(*) FROM accounts WHERE robot = 1");
@@ -518,8 +520,8 @@ TEST_CASE("SIGTERM lets the running game finish before the node exits and a seco
     CHECK(carl.fast_login().value("Errno", 0) != 0);
     CHECK(cl.games[1]->running());
     ann.auto_move = bob.auto_move = true;
-    REQUIRE(run_until({&ann, &bob},
-                      [&] { return !ann.concludes.empty() && !bob.concludes.empty(); }));
+    REQUIRE(
+        run_until({&ann, &bob}, [&] { return !ann.concludes.empty() && !bob.concludes.empty(); }));
     REQUIRE(tb::test::wait_for([&] { return !cl.games[1]->running(); }, 10s));
     CHECK(cl.rounds() == 1);
 
@@ -535,7 +537,8 @@ TEST_CASE("SIGTERM lets the running game finish before the node exits and a seco
     REQUIRE(tb::test::wait_for([&] { return !cl.is_open(2); }, 5s));
     ::kill(cl.games[2]->pid(), SIGTERM);
     REQUIRE(tb::test::wait_for([&] { return !cl.games[2]->running(); }, 5s));
-    REQUIRE(run_until({&dan, &eve}, [&] { return dan.lost && eve.lost; }, 15s));
+    REQUIRE(run_until(
+        {&dan, &eve}, [&] { return dan.lost && eve.lost; }, 15s));
     CHECK(cl.rounds() == 1);
     CHECK(cl.score(dan.uid) == 10000);
 }
@@ -545,8 +548,8 @@ TEST_CASE("three tb-bot players play Dou Dizhu rounds and balances move by the s
     Cluster cl(41);
     cl.start_game(1, {}, "landlords");
     const auto run = tb::test::run_command(
-        {bin("tb-bot").string(), "--proxy", "127.0.0.1:" + std::to_string(cl.client_port),
-         "--mode", "landlords", "--players", "3", "--duration", "12", "--think-ms", "30", "--json",
+        {bin("tb-bot").string(), "--proxy", "127.0.0.1:" + std::to_string(cl.client_port), "--mode",
+         "landlords", "--players", "3", "--duration", "12", "--think-ms", "30", "--json",
          "--account-prefix", "g41bot"},
         60s);
     const std::string& out = run.out;
@@ -559,8 +562,7 @@ TEST_CASE("three tb-bot players play Dou Dizhu rounds and balances move by the s
     REQUIRE(tb::test::wait_for([&] { return cl.rounds() >= 1; }, 5s));
     // Every settled round is zero-sum in the treasure log ...
     CHECK(cl.schema.exec("SELECT change_key FROM treasure_log WHERE change_type = 2 "
-                         "GROUP BY change_key HAVING SUM(score_after - score_before) <> 0") ==
-          "");
+                         "GROUP BY change_key HAVING SUM(score_after - score_before) <> 0") == "");
     // ... each row moves exactly what the round's outcome recorded for that user ...
     const auto outcomes = cl.schema.exec("SELECT round_id, outcome FROM rounds");
     std::istringstream lines(outcomes);
@@ -579,7 +581,8 @@ TEST_CASE("three tb-bot players play Dou Dizhu rounds and balances move by the s
             const int64_t delta = std::stoll(entry.substr(a + 1, b - a - 1));
             const auto logged = cl.schema.exec(
                 "SELECT COALESCE(SUM(score_after - score_before), 0) FROM treasure_log WHERE "
-                "change_key = 'round:" + round + "' AND user_id = " + user);
+                "change_key = 'round:" +
+                round + "' AND user_id = " + user);
             CHECK(std::stoll(logged) == delta);
             ++checked;
         }
