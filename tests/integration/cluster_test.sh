@@ -34,20 +34,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_free() { [ -z "$(ss -Htan exclude time-wait "( sport = :$1 )" 2>/dev/null)" ]; }
-
-# A base port from our pid, below the ephemeral range; the next candidate when one of its ports
-# (bus, announcements, clients, metrics) is taken. Base ports are multiples of 50 and the
-# offsets are 0, 1, 33 and 45 modulo 50, so two tests never share a port.
-base=""
-for i in $(seq 0 99); do
-    candidate=$((20000 + (($$ + i) % 100) * 50))
-    if port_free "$candidate" && port_free $((candidate + 1)) &&
-        port_free $((candidate + 3333)) && port_free $((candidate + 3545)); then
-        base=$candidate
-        break
-    fi
-done
+# shellcheck source=tests/integration/ports.sh
+. "$root/tests/integration/ports.sh"
+base=$(pick_base_port 0) || base=""
 [ -n "$base" ] || fail "no free base port"
 proxy_port=$((base + 3333))
 expect_last="proxy 127.0.0.1:$proxy_port"

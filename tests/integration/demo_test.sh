@@ -21,17 +21,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port_free() { [ -z "$(ss -Htan exclude time-wait "( sport = :$1 )" 2>/dev/null)" ]; }
-# Base ports are multiples of 50 from our pid, like cluster_test.sh; the next when one is taken.
-base=""
-for i in $(seq 0 99); do
-    candidate=$((20000 + (($$ + 37 + i) % 100) * 50))
-    if port_free "$candidate" && port_free $((candidate + 1)) &&
-        port_free $((candidate + 3333)) && port_free $((candidate + 3545)); then
-        base=$candidate
-        break
-    fi
-done
+# shellcheck source=tests/integration/ports.sh
+. "$root/tests/integration/ports.sh"
+base=$(pick_base_port 10) || base=""
 [ -n "$base" ] || fail "no free base port"
 
 TB_BIN=$bin_dir bash "$root/tools/demo.sh" --for 30 --bots 12 --think-ms 100 \
