@@ -130,7 +130,9 @@ using LogicFactory = std::function<std::unique_ptr<TableLogic>()>;
 
 // A game kind as the node knows it. `configure` registers the kind's own config keys (e.g.
 // "gomoku.move_timeout_ms") on the node's schema before it is loaded, and returns the factory
-// that builds table logics with the loaded values.
+// that builds table logics with the loaded values. The factory owns the config struct those
+// keys are bound to: keep it alive until the schema has been loaded (and as long as logics are
+// made).
 struct GameKind {
     std::string_view name;  // "gomoku": service game.<name>.<level>
     int32_t game_type = 0;  // the wire GameType

@@ -609,7 +609,8 @@ TEST_CASE("the gomoku kind binds its keys and builds logics from the loaded valu
     logic->on_start();
     CHECK(svc.timer_left(GomokuLogic::kTimerClock) == milliseconds(20500));
 
+    // The factory owns the config the schema's keys point at: it must outlive the load.
     tb::common::ConfigSchema bad;
-    (void)kind.configure(bad);
+    const LogicFactory kept = kind.configure(bad);
     CHECK_THROWS_AS(bad.load("", no_env, {"gomoku.move_timeout_ms=10"}), tb::common::ConfigError);
 }
