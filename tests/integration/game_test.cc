@@ -605,3 +605,64 @@ TEST_CASE("three tb-bot players play Dou Dizhu rounds and balances move by the s
     }
     CHECK(bots == 3);
 }
+
+TEST_CASE(
+    "a game node killed while two nodes host games: its players move to the other node "
+    "and nobody else notices",
+    "[game][fault]") {
+    Cluster cl(43);
+    cl.start_game(1, {"game.capacity=4"});
+    cl.start_game(2, {"game.capacity=8"});
+    std::vector<std::unique_ptr<Player>> ps;
+    for (int i = 0; i < 8; ++i) {
+        ps.push_back(std::make_unique<Player>(cl.client_port, "g43p" + std::to_string(i)));
+        ps.back()->fast_login();
+        const int32_t node = ps.back()->game_id;
+        const int64_t expect =
+            std::count_if(ps.begin(), ps.end(), [&](const auto& p) { return p->game_id == node; });
+        REQUIRE(tb::test::wait_for([&] { return cl.load_of(node) == expect; }, 5s));
+    }
+    std::vector<Player*> on1, on2, all;
+    for (auto& p : ps) {
+        (p->game_id == 1 ? on1 : on2).push_back(p.get());
+        all.push_back(p.get());
+    }
+    REQUIRE(on1.size() == 4);  // pack: the first node fills to its capacity first
+    REQUIRE(on2.size() == 4);
+    REQUIRE(run_until(all, [&] {
+        return std::all_of(all.begin(), all.end(), [](Player* p) { return p->turn != -1; });
+    }));
+    ::kill(cl.games[1]->pid(), SIGKILL);
+    const auto killed = std::chrono::steady_clock::now();
+    REQUIRE(run_until(
+        all, [&] { return std::all_of(on1.begin(), on1.end(), [](Player* p) { return p->lost; }); },
+        10s));
+    const auto told = std::chrono::steady_clock::now() - killed;
+    CHECK(told <= 5s);
+    // The others play on, see no error and are not told anything was lost.
+    REQUIRE(run_until(all, [&] {
+        return std::all_of(on2.begin(), on2.end(), [](Player* p) { return !p->concludes.empty(); });
+    }));
+    for (Player* p : on2) {
+        CHECK(p->errors.empty());
+        CHECK_FALSE(p->lost);
+    }
+    // The first node's players play again, on the second node.
+    for (Player* p : on1) {
+        p->concludes.clear();
+        p->turn = -1;
+        CHECK(p->fast_login().value("GameID", 0) == 2);
+    }
+    REQUIRE(run_until(all, [&] {
+        return std::all_of(on1.begin(), on1.end(), [](Player* p) { return !p->concludes.empty(); });
+    }));
+    // Audit, once nothing is in flight (everyone leaves; rounds they leave are played for and
+    // settled, then the tables empty): the killed node's rounds are void, every round is
+    // zero-sum, every balance is its start plus its rounds.
+    for (Player* p : all) p->c.reset();
+    REQUIRE(tb::test::wait_for([&] { return cl.load_of(2) == 0; }, 60s));
+    CHECK(cl.schema.exec("SELECT COUNT(*) FROM rounds WHERE node = 'game-1'") == "0\n");
+    CHECK(cl.schema.exec("SELECT change_key FROM treasure_log WHERE change_type = 2 "
+                         "GROUP BY change_key HAVING SUM(score_after - score_before) <> 0") == "");
+    for (Player* p : all) CHECK(cl.score(p->uid) == 10000 + round_delta_sum(cl, p->uid));
+}
