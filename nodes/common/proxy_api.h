@@ -3,8 +3,10 @@
 // proxy attaches to FastLogin, and the notice that a client's session has closed. In
 // nodes/common because no node includes another node's headers.
 
+#include <charconv>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "codec/fields.h"
 
@@ -30,5 +32,18 @@ struct FastLoginForward {
         f("Ticket", s.ticket);
     }
 };
+
+// The GameID of a game node's bus identity: "game-7" -> 7; 0 for anything else (no leading
+// zero, sign or trailing text). Login, proxy and game nodes all read identities this way.
+inline int32_t game_id_of_node(std::string_view node) noexcept {
+    constexpr std::string_view kPrefix = "game-";
+    if (!node.starts_with(kPrefix)) return 0;
+    const std::string_view digits = node.substr(kPrefix.size());
+    if (digits.empty() || digits.front() < '1' || digits.front() > '9') return 0;
+    int32_t id = 0;
+    const auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+    if (ec != std::errc() || p != digits.data() + digits.size()) return 0;
+    return id;
+}
 
 }  // namespace tb::common

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "codec/messages.h"
+#include "nodes/common/proxy_api.h"
 
 namespace tb::game {
 
@@ -36,19 +37,6 @@ std::string hex64(uint64_t v) {
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
     return buf;
-}
-
-int32_t game_id_of(std::string_view node) {
-    // "game-7" -> 7; anything else -> 0.
-    const auto dash = node.rfind('-');
-    if (dash == std::string_view::npos) return 0;
-    int32_t id = 0;
-    for (const char c : node.substr(dash + 1)) {
-        if (c < '0' || c > '9') return 0;
-        id = id * 10 + (c - '0');
-        if (id > 1'000'000'000) return 0;
-    }
-    return id;
 }
 
 codec::NotifySitDown sit_notice(const Seat& s, int32_t table, Chair chair) {
@@ -446,7 +434,7 @@ void Room::fast_login(const Entrant& who, AnswerFn answer) {
                                   codec::InAnotherGameError busy;
                                   busy.err_desc =
                                       std::string(codec::errno_text(Errno::kInAnotherGame));
-                                  busy.game_id = game_id_of(e.node);
+                                  busy.game_id = common::game_id_of_node(e.node);
                                   busy.game_type = e.game_type;
                                   busy.game_level = e.game_level;
                                   return answer(Answer{codec::to_int(Errno::kInAnotherGame),

@@ -1,6 +1,5 @@
 #include "nodes/login/login_rules.h"
 
-#include <charconv>
 #include <limits>
 
 #include "codec/utf8.h"
@@ -71,17 +70,6 @@ RegisterCheck check_register(const codec::FastRegisterRequest& in) {
     r.gender = gender;
     r.ip = in.ip;
     return out;
-}
-
-int32_t game_id_of_node(std::string_view node) noexcept {
-    constexpr std::string_view kPrefix = "game-";
-    if (!node.starts_with(kPrefix)) return 0;
-    const std::string_view digits = node.substr(kPrefix.size());
-    if (digits.empty() || digits.front() < '1' || digits.front() > '9') return 0;
-    int32_t id = 0;
-    const auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
-    if (ec != std::errc() || p != digits.data() + digits.size()) return 0;
-    return id;
 }
 
 std::optional<int32_t> ranking_top(int32_t top) noexcept {

@@ -14,6 +14,7 @@
 
 #include "codec/messages.h"
 #include "nodes/common/db_api.h"
+#include "nodes/common/proxy_api.h"
 
 namespace tb::login {
 
@@ -53,9 +54,8 @@ struct RegisterCheck {
 // so that a shipped client with a shorter device id is not locked out.
 RegisterCheck check_register(const codec::FastRegisterRequest& in);
 
-// The GameID of a game node's bus identity "game-<N>" (N a decimal 1..INT32_MAX without sign
-// or leading zeros); 0 for any other identity.
-int32_t game_id_of_node(std::string_view node) noexcept;
+// The GameID of a game node's bus identity (nodes/common/proxy_api.h).
+using common::game_id_of_node;
 
 // The Top a Ranking asks for: 0 (left out) means 10, 1..100 as given, anything else nullopt.
 std::optional<int32_t> ranking_top(int32_t top) noexcept;

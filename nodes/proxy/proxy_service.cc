@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <system_error>
 
 #include "codec/body.h"
@@ -41,15 +40,6 @@ bus::NodeOptions node_options(const ProxyConfig& cfg) {
     o.capacity = cfg.max_connections;
     o.default_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
     return o;
-}
-
-int32_t game_id_of(std::string_view node) {
-    // "game-7" -> 7
-    const auto dash = node.rfind('-');
-    int32_t id = 0;
-    if (dash == std::string_view::npos) return 0;
-    std::from_chars(node.data() + dash + 1, node.data() + node.size(), id);
-    return id;
 }
 
 }  // namespace
@@ -402,7 +392,7 @@ void ProxyService::deliver(uint64_t session_id, uint32_t type, bus::Reply&& r) {
         if (codec::decode(r.body, reply) == codec::MsgError::kOk && reply.game_id != 0 &&
             codec::decode(r.body, refusal) == codec::MsgError::kOk && refusal.err_no == 0) {
             s->game = r.env.source;
-            s->game_id = game_id_of(r.env.source);
+            s->game_id = common::game_id_of_node(r.env.source);
             s->game_type = reply.game_type;
             s->game_level = reply.game_level;
         }

@@ -2,9 +2,9 @@
 
 #include <CLI/CLI.hpp>
 #include <cctype>
-#include <charconv>
 
 #include "codec/messages.h"
+#include "tools/bot/options.h"
 
 namespace tb::play {
 
@@ -14,31 +14,6 @@ std::string_view game_name(Game g) noexcept {
 
 int32_t game_type_of(Game g) noexcept {
     return g == Game::kGomoku ? codec::kGameTypeGomoku : codec::kGameTypeLandlords;
-}
-
-bool split_host_port(std::string_view text, std::string& host, uint16_t& port, std::string& why) {
-    const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos) {
-        why = "--proxy must be HOST:PORT, got '" + std::string(text) + "'";
-        return false;
-    }
-    std::string_view h = text.substr(0, colon);
-    const std::string_view p = text.substr(colon + 1);
-    if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-    if (h.empty() || h.find_first_of(" \t[]") != std::string_view::npos) {
-        why = "--proxy has no usable host in '" + std::string(text) + "'";
-        return false;
-    }
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
-    if (p.empty() || ec != std::errc() || end != p.data() + p.size() || value == 0 ||
-        value > 65535) {
-        why = "--proxy port must be 1..65535, got '" + std::string(p) + "'";
-        return false;
-    }
-    host = std::string(h);
-    port = static_cast<uint16_t>(value);
-    return true;
 }
 
 bool valid_account(std::string_view account) noexcept {
@@ -95,7 +70,8 @@ ParseResult parse_options(int argc, const char* const* argv, PlayOptions& out) {
     }
     out.game = game == "landlords" ? Game::kLandlords : Game::kGomoku;
     std::string why;
-    if (!split_host_port(out.proxy, out.host, out.port, why)) return {ParseStatus::kError, why};
+    if (!bot::split_host_port(out.proxy, out.host, out.port, why))
+        return {ParseStatus::kError, why};
     if (!valid_account(out.account)) {
         return {ParseStatus::kError,
                 "--account '" + out.account + "': 1-32 characters from [A-Za-z0-9_.@-]"};

@@ -37,9 +37,6 @@ struct ParseResult {
 // Parses and validates argv; on kOk `out` is complete (machine id filled in).
 ParseResult parse_options(int argc, const char* const* argv, PlayOptions& out);
 
-// "HOST:PORT" (also "[v6]:PORT"); false with `why` set when it is not that.
-bool split_host_port(std::string_view text, std::string& host, uint16_t& port, std::string& why);
-
 // PROTOCOL.md §4.2: 1-32 characters from [A-Za-z0-9_.@-].
 bool valid_account(std::string_view account) noexcept;
 
