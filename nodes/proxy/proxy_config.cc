@@ -17,6 +17,11 @@ void bind_proxy_config(common::ConfigSchema& schema, ProxyConfig& cfg) {
     schema.add("proxy.max_per_ip", &cfg.max_per_ip, "client connections per IP (0: no cap)")
         .range(0, 1000000);
     schema
+        .add("proxy.reserved_fds", &cfg.reserved_fds,
+             "file descriptors kept free for the bus and logs: client connections are capped "
+             "at the open-files limit (RLIMIT_NOFILE) minus this")
+        .range(0, 100000);
+    schema
         .add("proxy.keepalive_interval_ms", &cfg.keepalive_interval_ms,
              "keep-alive check interval (a silent client is dropped after 2-3 intervals)")
         .range(10, 3600000);

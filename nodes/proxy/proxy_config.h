@@ -14,6 +14,9 @@ struct ProxyConfig {
     int32_t listen_port = 0;          // 0: base_port + 3333 (8888 by default)
     int32_t max_connections = 16000;  // a process here may open at most 20,000 files
     int32_t max_per_ip = 0;           // 0: no per-IP cap
+    // File descriptors kept free for the bus, logs and the accept path: sessions are capped at
+    // min(max_connections, RLIMIT_NOFILE - reserved_fds), so clients alone never exhaust them.
+    int32_t reserved_fds = 64;
     int32_t keepalive_interval_ms = 10000;
     double rate_per_s = 50;  // frames per second per connection, on average
     double rate_burst = 100;

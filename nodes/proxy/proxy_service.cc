@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,6 +30,29 @@ constexpr uint64_t kListenerTag = 0;
 constexpr std::size_t kReadChunk = 16 * 1024;
 // Per wake-up and connection: a flooding client cannot monopolise the loop.
 constexpr std::size_t kMaxReadPerPass = 64 * 1024;
+// How long the listener rests when even the spare fd cannot make room (another thread took it).
+constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+// Refusals (caps, EMFILE) are summed into one warning per interval: a flood costs no log I/O.
+constexpr auto kRefusedLogInterval = std::chrono::seconds(10);
+
+// min(max_connections, RLIMIT_NOFILE - reserved): with sessions capped there, clients alone can
+// never use up the process's file descriptors.
+std::size_t session_cap_for(const ProxyConfig& cfg) {
+    auto cap = static_cast<std::size_t>(cfg.max_connections);
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+        const auto reserved = static_cast<rlim_t>(cfg.reserved_fds);
+        const auto room = lim.rlim_cur > reserved ? lim.rlim_cur - reserved : 1;
+        if (room < cap) {
+            spdlog::warn(
+                "proxy: proxy.max_connections {} does not fit the open-files limit {} with {} "
+                "kept free (proxy.reserved_fds): at most {} client connections",
+                cfg.max_connections, lim.rlim_cur, cfg.reserved_fds, room);
+            cap = static_cast<std::size_t>(room);
+        }
+    }
+    return cap;
+}
 
 bus::NodeOptions node_options(const ProxyConfig& cfg) {
     bus::NodeOptions o;
@@ -51,6 +75,10 @@ ProxyService::ProxyService(zmq::context_t& ctx, bus::EventLoop& loop, const Prox
       // Session ids never repeat across restarts of this proxy, so a game node holding a stale
       // id from before a restart can never reach a new client by mistake.
       next_session_(static_cast<uint64_t>(bus::unix_ms()) << 16) {
+    session_cap_ = session_cap_for(cfg);
+    // The spare fd: at EMFILE it is closed so that the waiting connection can be accepted and
+    // closed at once (refused), instead of staying in the backlog and waking the loop forever.
+    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -90,6 +118,8 @@ ProxyService::ProxyService(zmq::context_t& ctx, bus::EventLoop& loop, const Prox
 
 ProxyService::~ProxyService() {
     loop_.cancel(keepalive_timer_);
+    if (accept_resume_timer_ != 0) loop_.cancel(accept_resume_timer_);
+    if (spare_fd_ >= 0) ::close(spare_fd_);
     loop_.remove_fd(epoll_fd_);
     for (auto& [id, s] : sessions_) ::close(s->fd);
     if (listen_fd_ >= 0) ::close(listen_fd_);
@@ -105,6 +135,8 @@ void ProxyService::start() {
 
 void ProxyService::shutdown() {
     accepting_ = false;
+    if (accept_resume_timer_ != 0) loop_.cancel(accept_resume_timer_);
+    accept_resume_timer_ = 0;
     if (listen_fd_ >= 0) {
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
         ::close(listen_fd_);
@@ -155,22 +187,25 @@ void ProxyService::on_epoll() {
 }
 
 void ProxyService::accept_all() {
-    for (int i = 0; i < 256 && accepting_; ++i) {
+    for (int i = 0; i < 256 && accepting_ && !accept_paused_; ++i) {
         sockaddr_in addr{};
         socklen_t len = sizeof addr;
         const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len,
                                  SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE) {
-                spdlog::warn("proxy: out of file descriptors; refusing connections");
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                if (!on_fd_exhaustion(errno)) break;
+                continue;
             }
-            break;
+            break;  // EAGAIN: the backlog is empty
         }
         char ip[INET_ADDRSTRLEN] = {};
         ::inet_ntop(AF_INET, &addr.sin_addr, ip, sizeof ip);
-        if (static_cast<int32_t>(sessions_.size()) >= cfg_.max_connections ||
+        if (sessions_.size() >= session_cap_ ||
             (cfg_.max_per_ip > 0 && per_ip_[ip] >= cfg_.max_per_ip)) {
             ::close(fd);  // over a cap: refused before it costs anything
+            note_refused(sessions_.size() >= session_cap_ ? "connection cap" : "per-IP cap");
             continue;
         }
         const int one = 1;
@@ -189,6 +224,58 @@ void ProxyService::accept_all() {
         sessions_.emplace(id, std::move(session));
     }
     node_.set_load(static_cast<int64_t>(sessions_.size()));
+}
+
+bool ProxyService::on_fd_exhaustion(int err) {
+    // The classic way out: give back the spare fd, accept the waiting connection on it and
+    // close it (the client sees its connection closed), then take the spare again.
+    if (spare_fd_ >= 0 && (err == EMFILE || err == ENFILE)) {
+        ::close(spare_fd_);
+        spare_fd_ = -1;
+        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        const int accept_errno = errno;
+        if (fd >= 0) ::close(fd);
+        spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (spare_fd_ >= 0) {
+            if (fd >= 0) {
+                note_refused("out of file descriptors");
+                return true;
+            }
+            // EMFILE comes before the backlog is looked at: this is how an empty one shows.
+            if (accept_errno == EAGAIN || accept_errno == EWOULDBLOCK) return false;
+        }
+    }
+    // No spare (or no kernel memory): the listener rests a moment instead of waking the loop
+    // again and again; the backlog waits, and existing sessions are served meanwhile.
+    note_refused("out of file descriptors");
+    pause_accepting();
+    return false;
+}
+
+void ProxyService::pause_accepting() {
+    if (accept_paused_ || listen_fd_ < 0) return;
+    accept_paused_ = true;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+    accept_resume_timer_ = loop_.add_timer(kAcceptPause, [this] {
+        accept_resume_timer_ = 0;
+        accept_paused_ = false;
+        if (spare_fd_ < 0) spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (!accepting_ || listen_fd_ < 0) return;
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = kListenerTag;
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+    });
+}
+
+void ProxyService::note_refused(const char* why) {
+    ++refused_;
+    const auto now = Clock::now();
+    if (now - refused_logged_ < kRefusedLogInterval) return;
+    spdlog::warn("proxy: refusing client connections ({}): {} refused, {} sessions of {} at most",
+                 why, refused_, sessions_.size(), session_cap_);
+    refused_ = 0;
+    refused_logged_ = now;
 }
 
 void ProxyService::on_readable(Session& s) {

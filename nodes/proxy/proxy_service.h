@@ -42,6 +42,9 @@ public:
     bus::Node& node() noexcept { return node_; }
     uint16_t port() const noexcept { return port_; }
     std::size_t sessions() const noexcept { return sessions_.size(); }
+    // The session cap in force: proxy.max_connections, lowered to leave proxy.reserved_fds of
+    // the process's open-files limit free.
+    std::size_t session_cap() const noexcept { return session_cap_; }
 
 private:
     struct Session {
@@ -70,6 +73,12 @@ private:
 
     void on_epoll();
     void accept_all();
+    // Out of file descriptors (EMFILE/ENFILE): refuses the waiting connection through the spare
+    // fd, or else stops accepting for a moment. Never exits, never spins. False when accepting
+    // should stop for this wake-up (the backlog is empty, or the listener rests).
+    bool on_fd_exhaustion(int err);
+    void pause_accepting();
+    void note_refused(const char* why);
     void on_readable(Session& s);
     void on_frame(Session& s, codec::Frame& f);
     void forward_login(Session& s, uint32_t type, std::string body);
@@ -98,6 +107,12 @@ private:
     int listen_fd_ = -1;
     uint16_t port_ = 0;
     bool accepting_ = true;
+    bool accept_paused_ = false;   // listener out of epoll until accept_resume_timer_
+    int spare_fd_ = -1;            // /dev/null, closed to make room to refuse at EMFILE
+    std::size_t session_cap_ = 0;  // see session_cap()
+    uint64_t refused_ = 0;         // connections refused since the last log line
+    Clock::time_point refused_logged_{};
+    bus::TimerId accept_resume_timer_ = 0;
     uint64_t next_session_;
     std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
     std::unordered_map<uint64_t, uint64_t> session_of_user_;

@@ -36,7 +36,7 @@ trap 'exit 130' INT TERM
 
 # shellcheck source=tests/integration/ports.sh
 . "$root/tests/integration/ports.sh"
-base=$(pick_base_port 0) || base=""
+pick_base_port 0 && base=$TB_BASE_PORT || base=""
 [ -n "$base" ] || fail "no free base port"
 proxy_port=$((base + 3333))
 expect_last="proxy 127.0.0.1:$proxy_port"

@@ -23,7 +23,7 @@ trap cleanup EXIT
 
 # shellcheck source=tests/integration/ports.sh
 . "$root/tests/integration/ports.sh"
-base=$(pick_base_port 10) || base=""
+pick_base_port 10 && base=$TB_BASE_PORT || base=""
 [ -n "$base" ] || fail "no free base port"
 
 TB_BIN=$bin_dir bash "$root/tools/demo.sh" --for 30 --bots 12 --think-ms 100 \

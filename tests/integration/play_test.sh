@@ -56,7 +56,7 @@ trap 'exit 130' INT TERM
 
 # shellcheck source=tests/integration/ports.sh
 . "$root/tests/integration/ports.sh"
-base=$(pick_base_port 25) || base=""
+pick_base_port 25 && base=$TB_BASE_PORT || base=""
 [ -n "$base" ] || fail "no free base port"
 proxy=127.0.0.1:$((base + 3333))
 echo "var dir $var, base port $base"

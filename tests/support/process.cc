@@ -1,14 +1,19 @@
 #include "tests/support/process.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -16,6 +21,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
@@ -192,10 +198,88 @@ std::string read_file(const std::filesystem::path& path) {
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+bool loopback_port_bindable(uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as the servers do
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+}
+
+namespace {
+
+// Port ranges for tests. A range is 50 ports, base 20000 + 50 * r; a process using range r also
+// listens on base + 3333 (clients) and base + 3545 (metrics), which land in the 50-port blocks
+// r + 66, r + 67, r + 70 and r + 71. A process claims its range by taking an exclusive flock on
+// the lock file of each of those five blocks, held until it exits (the kernel drops the locks
+// even after a crash), so two test processes - C++ or shell, see tests/integration/ports.sh -
+// never share a port however their pids fall. Ranges stop at r = 179 so that every port stays
+// below the ephemeral range (32768+), where our own outgoing connections take ports.
+constexpr int kPortRanges = 180;
+constexpr int kFirstPort = 20000;
+constexpr int kBlockPorts = 50;
+constexpr int kRangeBlocks[] = {0, 66, 67, 70, 71};
+
+std::filesystem::path port_lock_dir() {
+    const char* env = std::getenv("TB_TEST_PORT_LOCKS");
+    std::filesystem::path dir = env && *env ? std::filesystem::path(env)
+                                            : std::filesystem::path("/tmp/tablebus-test-ports");
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    return dir;
+}
+
+// Claims range `r` (all five blocks) or nothing; the lock fds stay open for the process's life.
+bool claim_range(int r) {
+    static const std::filesystem::path dir = port_lock_dir();
+    std::vector<int> fds;
+    for (int offset : kRangeBlocks) {
+        const auto path = dir / ("block-" + std::to_string(r + offset) + ".lock");
+        const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            if (fd >= 0) ::close(fd);
+            for (int held : fds) ::close(held);
+            return false;
+        }
+        fds.push_back(fd);
+    }
+    // Something outside the tests may still listen in the range (a cluster started by hand).
+    const int base = kFirstPort + r * kBlockPorts;
+    for (int port : {base, base + 1, base + 3333, base + 3545}) {
+        if (!loopback_port_bindable(static_cast<uint16_t>(port))) {
+            for (int held : fds) ::close(held);
+            return false;
+        }
+    }
+    return true;  // fds deliberately kept open: they are the claim
+}
+
+}  // namespace
+
 uint16_t port_base(int slot, int attempt) {
-    if (slot < 0 || slot >= 50) throw std::invalid_argument("port_base: slot must be 0..49");
-    const long range = (static_cast<long>(::getpid()) + 37L * attempt) % 200;
-    return static_cast<uint16_t>(20000 + range * 50 + slot);
+    if (slot < 0 || slot >= kBlockPorts)
+        throw std::invalid_argument("port_base: slot must be 0..49");
+    if (attempt < 0) throw std::invalid_argument("port_base: attempt must be >= 0");
+    static std::mutex mutex;
+    static std::vector<int> ranges;  // claimed by this process, in order of attempts
+    std::lock_guard lock(mutex);
+    int next = static_cast<int>(::getpid() % kPortRanges);
+    for (int tried = 0; static_cast<int>(ranges.size()) <= attempt; ++tried) {
+        if (tried >= kPortRanges)
+            throw std::runtime_error("port_base: every test port range is taken");
+        const int r = (next + tried) % kPortRanges;
+        if (std::find(ranges.begin(), ranges.end(), r) == ranges.end() && claim_range(r)) {
+            ranges.push_back(r);
+        }
+    }
+    return static_cast<uint16_t>(kFirstPort + ranges[static_cast<size_t>(attempt)] * kBlockPorts +
+                                 slot);
 }
 
 std::string join_args(const std::vector<std::string>& argv) {

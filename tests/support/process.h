@@ -37,10 +37,15 @@ std::filesystem::path temp_dir();
 // The whole content of a file ("" when it does not exist).
 std::string read_file(const std::filesystem::path& path);
 
-// A base port for this test process: 20000 + (pid % 200) * 50 + slot, so test cases run in
-// parallel by CTest (one process each) get disjoint ranges as long as each uses its own slot
-// (0..49) and at most 50 - slot ports from it. `attempt` moves to another range, for a retry
-// after a port turned out to be taken.
+// Whether a TCP listener could bind `port` on 127.0.0.1 now (with SO_REUSEADDR, as ours do).
+bool loopback_port_bindable(uint16_t port);
+
+// A base port for this test process: 20000 + 50 * r + slot, where r is a port range this
+// process holds exclusively (a lock file per range, see process.cc; tests/integration/ports.sh
+// takes the same locks), so test cases run in parallel by CTest (one process each) never share
+// a port. Every slot 0..49 is free to a process; a cluster at base B also uses B + 1,
+// B + 3333 and B + 3545. `attempt` claims a further range, for a retry after a port turned out
+// to be taken by something outside the tests.
 uint16_t port_base(int slot, int attempt = 0);
 
 class ChildProcess {

@@ -136,20 +136,6 @@ bool keep_logs() {
     return std::getenv("TB_KEEP_TEST_LOGS") != nullptr;
 }
 
-bool loopback_port_bindable(uint16_t port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw_errno("socket");
-    const int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as the servers do
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    ::close(fd);
-    return ok;
-}
-
 void check_port_free(uint16_t port, std::string_view what) {
     if (!loopback_port_bindable(port)) {
         throw std::runtime_error(std::string(what) + ": port " + std::to_string(port) +
