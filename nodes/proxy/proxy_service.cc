@@ -32,6 +32,9 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kMaxReadPerPass = 64 * 1024;
 // How long the listener rests when even the spare fd cannot make room (another thread took it).
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+// How long a game node missing after a manager restart may take to come back before its players
+// get NotifyGameLost: a node's reconnect backoff (at most 8 s) plus a heartbeat or two.
+constexpr auto kResyncGrace = std::chrono::seconds(12);
 // Refusals (caps, EMFILE) are summed into one warning per interval: a flood costs no log I/O.
 constexpr auto kRefusedLogInterval = std::chrono::seconds(10);
 
@@ -108,9 +111,7 @@ ProxyService::ProxyService(zmq::context_t& ctx, bus::EventLoop& loop, const Prox
 
     node_.on_any_push(
         [this](const codec::Envelope& env, std::string_view body) { on_push(env, body); });
-    node_.on_table_change([this](const bus::TableDelta& d) {
-        if (d.op == "down" && d.worker.service.starts_with("game.")) game_lost(d.worker.name);
-    });
+    node_.on_table_change([this](const bus::TableDelta& d) { on_table_change(d); });
     node_.on_announcement([this](std::string_view topic, std::string_view body) {
         if (topic == bus::kTopicNotice) notice_all(body);
     });
@@ -118,6 +119,7 @@ ProxyService::ProxyService(zmq::context_t& ctx, bus::EventLoop& loop, const Prox
 
 ProxyService::~ProxyService() {
     loop_.cancel(keepalive_timer_);
+    for (const auto& [name, timer] : lost_pending_) loop_.cancel(timer);
     if (accept_resume_timer_ != 0) loop_.cancel(accept_resume_timer_);
     if (spare_fd_ >= 0) ::close(spare_fd_);
     loop_.remove_fd(epoll_fd_);
@@ -557,6 +559,29 @@ void ProxyService::kick(Session& s, int32_t errno_code, std::string_view text) {
     if (still == nullptr) return;
     still->closing = true;
     flush(*still);
+}
+
+void ProxyService::on_table_change(const bus::TableDelta& d) {
+    if (!d.worker.service.starts_with("game.")) return;
+    const std::string& name = d.worker.name;
+    if (auto it = lost_pending_.find(name); it != lost_pending_.end() && d.op != "down") {
+        loop_.cancel(it->second);  // back on the bus: its players never noticed
+        lost_pending_.erase(it);
+        return;
+    }
+    if (d.op != "down") return;
+    if (d.reason != "resync") {
+        game_lost(name);  // left, expired or refused: the manager saw it go
+        return;
+    }
+    // Missing from a new manager's first snapshot: after a manager restart the game nodes come
+    // back one by one, within their reconnect backoff, with their tables intact. Their players
+    // are told the game is lost only if the node is still missing after that window.
+    if (lost_pending_.contains(name)) return;
+    lost_pending_[name] = loop_.add_timer(kResyncGrace, [this, name] {
+        lost_pending_.erase(name);
+        if (!node_.table().contains(name)) game_lost(name);
+    });
 }
 
 void ProxyService::game_lost(const std::string& node) {

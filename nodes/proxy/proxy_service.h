@@ -87,6 +87,9 @@ private:
     void deliver(uint64_t session_id, uint32_t type, bus::Reply&& r);
     void on_push(const codec::Envelope& env, std::string_view body);
     void kick(Session& s, int32_t errno_code, std::string_view text);
+    // Game nodes gone from the service table: their players get NotifyGameLost, at once, or
+    // after a grace when the node was only missing from a new manager's snapshot.
+    void on_table_change(const bus::TableDelta& d);
     void game_lost(const std::string& node);
     void notice_all(std::string_view body);
     void keepalive_tick();
@@ -118,6 +121,7 @@ private:
     std::unordered_map<uint64_t, uint64_t> session_of_user_;
     std::unordered_map<std::string, int> per_ip_;
     bus::TimerId keepalive_timer_ = 0;
+    std::unordered_map<std::string, bus::TimerId> lost_pending_;  // game node -> grace timer
 };
 
 }  // namespace tb::proxy
