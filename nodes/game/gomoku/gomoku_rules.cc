@@ -114,24 +114,27 @@ const std::array<Shape, kPatterns>& shape_table() {
     return table;
 }
 
-// The shape `chair` would have along direction `dir` with a stone at (x, y).
-Shape shape_at(const Board& b, int x, int y, int chair, int dir,
-               const std::array<Shape, kPatterns>& table) {
+// The window indices of both players along direction `dir` with a stone at (x, y), from one
+// read of each cell: a cell is empty to both, own to the one whose stone it is and blocked to
+// the other, and blocked to both off the board.
+void shape_indices(const Board& b, int x, int y, int dir, int& index0, int& index1) {
     const int dx = kDirs[dir][0];
     const int dy = kDirs[dir][1];
-    int index = 0;
+    // by cell value (0 empty, 1 chair 0, 2 chair 1, 3 off the board): what it is to each chair
+    static constexpr int kTo0[4] = {kEmpty, kOwn, kBlocked, kBlocked};
+    static constexpr int kTo1[4] = {kEmpty, kBlocked, kOwn, kBlocked};
+    int i0 = 0;
+    int i1 = 0;
     for (int k = kCentre; k >= -kCentre; --k) {
         if (k == 0) continue;
         const int cx = x + k * dx;
         const int cy = y + k * dy;
-        int v = kBlocked;
-        if (Board::inside(cx, cy)) {
-            const int c = b.at(cx, cy);
-            v = c == 0 ? kEmpty : (c == chair + 1 ? kOwn : kBlocked);
-        }
-        index = index * 3 + v;
+        const int c = Board::inside(cx, cy) ? b.at(cx, cy) : 3;
+        i0 = i0 * 3 + kTo0[c];
+        i1 = i1 * 3 + kTo1[c];
     }
-    return table[index];
+    index0 = i0;
+    index1 = i1;
 }
 
 // What a stone of one player at a cell would make over its four lines.
@@ -153,23 +156,31 @@ struct Threats {
     }
 };
 
-Threats threats_at(const Board& b, int x, int y, int chair) {
-    const auto& table = shape_table();
-    Threats t;
-    for (int dir = 0; dir < 4; ++dir) {
-        switch (shape_at(b, x, y, chair, dir, table)) {
-            case kFive: ++t.five; break;
-            case kOpenFour: ++t.open_four; break;
-            case kFour: ++t.four; break;
-            case kOpenThree: ++t.open_three; break;
-            case kThree: ++t.three; break;
-            case kOpenTwo: ++t.open_two; break;
-            case kTwo: ++t.two; break;
-            case kOne: ++t.one; break;
-            default: break;
-        }
+void count_shape(Shape shape, Threats& t) {
+    switch (shape) {
+        case kFive: ++t.five; break;
+        case kOpenFour: ++t.open_four; break;
+        case kFour: ++t.four; break;
+        case kOpenThree: ++t.open_three; break;
+        case kThree: ++t.three; break;
+        case kOpenTwo: ++t.open_two; break;
+        case kTwo: ++t.two; break;
+        case kOne: ++t.one; break;
+        default: break;
     }
-    return t;
+}
+
+// What a stone of either player at (x, y) would make: both in one pass over the four lines
+// (the strategy always wants both, and this is where it spends its time).
+void threats_at(const Board& b, int x, int y, Threats& chair0, Threats& chair1) {
+    const auto& table = shape_table();
+    for (int dir = 0; dir < 4; ++dir) {
+        int i0 = 0;
+        int i1 = 0;
+        shape_indices(b, x, y, dir, i0, i1);
+        count_shape(table[static_cast<size_t>(i0)], chair0);
+        count_shape(table[static_cast<size_t>(i1)], chair1);
+    }
 }
 
 // Priorities of RULES.md §3 as score tiers, each far above everything below it: win; block the
@@ -178,8 +189,10 @@ Threats threats_at(const Board& b, int x, int y, int chair) {
 // open four or a four-three); double open three; then line potential, own counting more than
 // the opponent's so that a tie goes to building.
 int64_t score_cell(const Board& b, int x, int y, int chair) {
-    const Threats own = threats_at(b, x, y, chair);
-    const Threats other = threats_at(b, x, y, 1 - chair);
+    Threats both[2];
+    threats_at(b, x, y, both[0], both[1]);
+    const Threats& own = both[chair];
+    const Threats& other = both[1 - chair];
     if (own.five > 0) return int64_t{1} << 60;
     if (other.five > 0) return int64_t{1} << 56;
     // The longest own line counts a little on its own, so that of two equal shapes (XXX and
@@ -231,7 +244,7 @@ bool wins(const Board& b, int x, int y, int chair) noexcept {
 }
 
 std::optional<Move> choose_move(const Board& b, int chair, std::mt19937_64* rng) {
-    if (b.full()) return std::nullopt;
+    if (b.full() || (chair != 0 && chair != 1)) return std::nullopt;
     if (b.stones() == 0) return Move{kLines / 2, kLines / 2};
 
     // Candidates: empty cells within two of a stone (a move farther away builds nothing and

@@ -52,7 +52,8 @@ bool wins(const Board& b, int x, int y, int chair) noexcept;
 // before an open three could), else block the opponent's open three (incl. broken ones like
 // O_OO); else the move with the best line potential, own lines weighing more than blocking
 // and the longest own line deciding between equal shapes (then the centre, then `rng` if
-// given). Opens in the centre. nullopt only on a full board. Pure and thread-safe.
+// given). Opens in the centre. nullopt only on a full board or a chair other than 0 and 1.
+// Pure and thread-safe.
 std::optional<Move> choose_move(const Board& b, int chair, std::mt19937_64* rng = nullptr);
 // A uniformly random empty cell; nullopt on a full board.
 std::optional<Move> random_move(const Board& b, std::mt19937_64& rng);
