@@ -435,7 +435,11 @@ start_mariadb() {
         mkdir -p "$var_dir/mariadb"
         tmp=$var_dir/mariadb/data.tmp
         rm -rf "$tmp"
+        # Its own tmpdir, as for the server below: a starting mariadbd deletes the #sql files in
+        # its tmpdir, so bootstraps sharing /tmp broke each other when clusters started at once.
+        mkdir -p "$var_dir/mariadb/tmp"
         if ! "$(storage_tool mariadb-install-db)" --no-defaults --datadir="$tmp" \
+            --tmpdir="$var_dir/mariadb/tmp" \
             --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
             --innodb-log-file-size=16M "${user_args[@]}" >>"$log_dir/mariadb-install.log" 2>&1; then
             tail_log mariadb-install
@@ -450,7 +454,9 @@ start_mariadb() {
         save_storage_ports
     fi
     rm -f "$socket"
+    mkdir -p "$var_dir/mariadb/tmp"
     spawn mariadb "$(storage_tool mariadbd)" --no-defaults --datadir="$data" \
+        --tmpdir="$var_dir/mariadb/tmp" \
         --port="$mariadb_port" --bind-address=127.0.0.1 --socket="$socket" \
         --pid-file="$var_dir/mariadb/mariadbd.pid" --skip-name-resolve \
         --innodb-flush-log-at-trx-commit=1 --innodb-buffer-pool-size=128M \

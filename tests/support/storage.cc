@@ -326,15 +326,22 @@ void PrivateMariaDb::prepare_datadir() {
         const fs::path tmp = template_dir_.parent_path() /
                              (template_dir_.filename().string() + ".tmp-" + unique_name("init"));
         fs::create_directories(tmp.parent_path());
+        // A tmpdir of its own: a starting mariadbd deletes the #sql temporary files it finds
+        // in its tmpdir, so bootstraps sharing /tmp broke each other ("Unknown table
+        // 'mysql.tmp_user_sys'") when tests ran at the same time.
+        const fs::path tmpdir = tmp.string() + "-tmpdir";
+        fs::create_directories(tmpdir);
         std::vector<std::string> argv{tool("mariadb-install-db"),
                                       "--no-defaults",
                                       "--datadir=" + tmp.string(),
+                                      "--tmpdir=" + tmpdir.string(),
                                       "--auth-root-authentication-method=normal",
                                       "--skip-test-db",
                                       "--skip-name-resolve",
                                       kLogFileSize};
         if (::geteuid() == 0) argv.push_back("--user=root");
         const RunResult r = run_command(argv, 180s);
+        fs::remove_all(tmpdir, ec);
         if (r.exit_code != 0) {
             fs::remove_all(tmp, ec);
             throw std::runtime_error("PrivateMariaDb: " + describe_run(argv, r));
@@ -353,9 +360,11 @@ void PrivateMariaDb::start() {
     check_port_free(port_, "PrivateMariaDb");
     std::error_code ec;
     fs::remove(socket_, ec);
+    fs::create_directories(dir_ / "tmp");  // its own: see prepare()
     std::vector<std::string> argv{kMariaDbd,
                                   "--no-defaults",
                                   "--datadir=" + datadir().string(),
+                                  "--tmpdir=" + (dir_ / "tmp").string(),
                                   "--port=" + std::to_string(port_),
                                   "--bind-address=127.0.0.1",
                                   "--socket=" + socket_.string(),

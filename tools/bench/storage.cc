@@ -133,9 +133,13 @@ BenchMariaDb::BenchMariaDb(fs::path run_dir, fs::path template_dir, uint16_t por
     prepare_datadir(fs::absolute(template_dir));
     std::error_code ec;
     fs::remove(socket_, ec);
+    // A tmpdir of its own: a starting mariadbd deletes the #sql temporary files in its tmpdir,
+    // which breaks other servers (and bootstraps) sharing /tmp.
+    fs::create_directories(dir_ / "tmp");
     std::vector<std::string> argv{kMariaDbd,
                                   "--no-defaults",
                                   "--datadir=" + datadir().string(),
+                                  "--tmpdir=" + (dir_ / "tmp").string(),
                                   "--port=" + std::to_string(port_),
                                   "--bind-address=127.0.0.1",
                                   "--socket=" + socket_,
@@ -191,9 +195,12 @@ void BenchMariaDb::prepare_datadir(const fs::path& template_dir) {
         fs::remove_all(tmp, ec);
         fs::create_directories(tmp.parent_path());
         const fs::path log = dir_ / "install-db.log";
+        const fs::path tmpdir = tmp.string() + "-tmpdir";  // its own, as for the server
+        fs::create_directories(tmpdir);
         std::vector<std::string> argv{tool("mariadb-install-db"),
                                       "--no-defaults",
                                       "--datadir=" + tmp.string(),
+                                      "--tmpdir=" + tmpdir.string(),
                                       "--auth-root-authentication-method=normal",
                                       "--skip-test-db",
                                       "--skip-name-resolve",
@@ -205,8 +212,10 @@ void BenchMariaDb::prepare_datadir(const fs::path& template_dir) {
                               ChildOptions{{}, log.string()});
         } catch (...) {
             fs::remove_all(tmp, ec);
+            fs::remove_all(tmpdir, ec);
             throw;
         }
+        fs::remove_all(tmpdir, ec);
         if (code != 0) {
             fs::remove_all(tmp, ec);
             throw std::runtime_error("mariadb-install-db failed (status " + std::to_string(code) +
