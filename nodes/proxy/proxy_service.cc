@@ -104,10 +104,7 @@ ProxyService::ProxyService(zmq::context_t& ctx, bus::EventLoop& loop, const Prox
     socklen_t len = sizeof addr;
     ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
     port_ = ntohs(addr.sin_port);
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = kListenerTag;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+    watch_listener();
 
     node_.on_any_push(
         [this](const codec::Envelope& env, std::string_view body) { on_push(env, body); });
@@ -189,7 +186,7 @@ void ProxyService::on_epoll() {
 }
 
 void ProxyService::accept_all() {
-    for (int i = 0; i < 256 && accepting_ && !accept_paused_; ++i) {
+    for (int i = 0; i < 256 && accepting_ && accept_resume_timer_ == 0; ++i) {
         sockaddr_in addr{};
         socklen_t len = sizeof addr;
         const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len,
@@ -255,19 +252,20 @@ bool ProxyService::on_fd_exhaustion(int err) {
 }
 
 void ProxyService::pause_accepting() {
-    if (accept_paused_ || listen_fd_ < 0) return;
-    accept_paused_ = true;
+    if (accept_resume_timer_ != 0 || listen_fd_ < 0) return;  // already resting
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
     accept_resume_timer_ = loop_.add_timer(kAcceptPause, [this] {
         accept_resume_timer_ = 0;
-        accept_paused_ = false;
         if (spare_fd_ < 0) spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (!accepting_ || listen_fd_ < 0) return;
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.u64 = kListenerTag;
-        ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+        if (accepting_ && listen_fd_ >= 0) watch_listener();
     });
+}
+
+void ProxyService::watch_listener() {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kListenerTag;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
 }
 
 void ProxyService::note_refused(const char* why) {

@@ -78,6 +78,7 @@ private:
     // should stop for this wake-up (the backlog is empty, or the listener rests).
     bool on_fd_exhaustion(int err);
     void pause_accepting();
+    void watch_listener();  // the listener into epoll (at start, and when a rest ends)
     void note_refused(const char* why);
     void on_readable(Session& s);
     void on_frame(Session& s, codec::Frame& f);
@@ -110,12 +111,11 @@ private:
     int listen_fd_ = -1;
     uint16_t port_ = 0;
     bool accepting_ = true;
-    bool accept_paused_ = false;   // listener out of epoll until accept_resume_timer_
     int spare_fd_ = -1;            // /dev/null, closed to make room to refuse at EMFILE
     std::size_t session_cap_ = 0;  // see session_cap()
     uint64_t refused_ = 0;         // connections refused since the last log line
     Clock::time_point refused_logged_{};
-    bus::TimerId accept_resume_timer_ = 0;
+    bus::TimerId accept_resume_timer_ = 0;  // non-zero: the listener rests out of epoll
     uint64_t next_session_;
     std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
     std::unordered_map<uint64_t, uint64_t> session_of_user_;
