@@ -4,9 +4,11 @@
 // nodes/common because no node includes another node's headers.
 
 #include <charconv>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "codec/fields.h"
 
@@ -15,6 +17,35 @@ namespace tb::common {
 // PUSH proxy -> game node: the session closed (disconnect, kick, proxy shutdown). The envelope
 // carries the session and user; the body is empty.
 inline constexpr uint32_t kMsgSessionClosed = 0xF2000001;
+
+// REQUEST game node -> "@proxy": are these seated sessions still there? A SessionClosed push
+// is lost when the bus is down at the moment the client leaves (a manager restart), and never
+// sent when the proxy itself dies; without this check such a seat is held forever. The game
+// node asks every session.check_ms about its online seats; the proxy answers with the ones it
+// no longer has for that user at that game node. Users[i] goes with Sessions[i].
+inline constexpr uint32_t kMsgSessionCheck = 0xF2000002;
+// At most this many sessions per check, so one message stays small (a few tens of KiB).
+inline constexpr std::size_t kSessionCheckMax = 4096;
+
+struct SessionCheck {
+    std::vector<uint64_t> users;
+    std::vector<uint64_t> sessions;
+
+    template <class S, class F>
+    static void fields(S& s, F&& f) {
+        f("Users", s.users);
+        f("Sessions", s.sessions);
+    }
+};
+
+struct SessionCheckReply {
+    std::vector<uint64_t> gone;  // sessions of the request the proxy no longer holds
+
+    template <class S, class F>
+    static void fields(S& s, F&& f) {
+        f("Gone", s.gone);
+    }
+};
 
 // FastLogin as the proxy forwards it: the client's fields plus a single-use ticket that vouches
 // for (user, session, proxy). A game node seats only users with a valid ticket.

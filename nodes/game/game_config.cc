@@ -50,6 +50,11 @@ void bind_game_config(common::ConfigSchema& schema, GameConfig& cfg) {
     schema.add("db.timeout_ms", &r.db_timeout, "deadline of each call to the db service")
         .range(milliseconds(50), milliseconds(60'000));
     schema
+        .add("session.check_ms", &r.session_check,
+             "how often proxies are asked whether seated players' sessions are still there "
+             "(frees seats whose close was lost, or whose proxy died); 0: never")
+        .range(milliseconds(0), milliseconds(3'600'000));
+    schema
         .add("drain.limit_ms", &r.drain_limit,
              "SIGTERM: the longest wait for running tables before exiting")
         .range(milliseconds(0), milliseconds(86'400'000));

@@ -24,7 +24,8 @@ struct RoomConfig {
     std::chrono::milliseconds online_ttl{60000};   // lifetime of an online entry; refreshed at 1/3
     std::chrono::milliseconds settle_retry{1000};  // first retry delay of a settlement (doubles)
     std::chrono::milliseconds db_timeout{3000};
-    std::chrono::milliseconds drain_limit{600000};  // SIGTERM: longest wait for tables to finish
+    std::chrono::milliseconds session_check{30000};  // asks proxies about seated sessions; 0: off
+    std::chrono::milliseconds drain_limit{600000};   // SIGTERM: longest wait for tables to finish
 
     int64_t effective_base_score(int32_t level) const noexcept;
     int64_t effective_min_score(int32_t level) const noexcept;

@@ -183,6 +183,19 @@ void GameService::call_db(uint32_t type, std::string body,
         [done = std::move(done)](bus::Reply&& r) { done(r.code, std::move(r.body)); }, co);
 }
 
+void GameService::check_sessions(const std::string& proxy, const common::SessionCheck& check,
+                                 std::function<void(int32_t, std::vector<uint64_t>)> done) {
+    node_.request("@" + proxy, common::kMsgSessionCheck, codec::encode(check),
+                  [done = std::move(done)](bus::Reply&& r) {
+                      if (!r.ok()) return done(r.code, {});
+                      common::SessionCheckReply reply;
+                      if (codec::decode(r.body, reply) != codec::MsgError::kOk) {
+                          return done(codec::to_int(codec::Errno::kMalformed), {});
+                      }
+                      done(0, std::move(reply.gone));
+                  });
+}
+
 HostTimer GameService::add_timer(std::chrono::milliseconds delay, std::function<void()> fn) {
     return loop_.add_timer(delay, std::move(fn));
 }

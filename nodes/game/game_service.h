@@ -39,6 +39,8 @@ public:
               std::string_view body) override;
     void call_db(uint32_t type, std::string body,
                  std::function<void(int32_t, std::string)> done) override;
+    void check_sessions(const std::string& proxy, const common::SessionCheck& check,
+                        std::function<void(int32_t, std::vector<uint64_t>)> done) override;
     HostTimer add_timer(std::chrono::milliseconds delay, std::function<void()> fn) override;
     void cancel_timer(HostTimer id) override;
     std::chrono::milliseconds time_left(HostTimer id) const override;

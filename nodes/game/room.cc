@@ -16,6 +16,10 @@ namespace {
 using codec::Errno;
 using std::chrono::milliseconds;
 
+// How long a proxy must stay unknown to the bus before the seats of its sessions are freed: a
+// restarted manager takes a few seconds to see every proxy again (liveness plus backoff).
+constexpr milliseconds kProxyLostAfter{15000};
+
 Answer error(Errno e, std::string_view text = {}) {
     return Answer{
         codec::to_int(e), text.empty() ? std::string(codec::errno_text(e)) : std::string(text), {}};
@@ -360,6 +364,7 @@ Room::Room(RoomHost& host, RoomSettings settings, LogicFactory factory)
 Room::~Room() {
     for (const auto& [id, timer] : robot_timers_) host_.cancel_timer(timer);
     if (refresh_timer_ != 0) host_.cancel_timer(refresh_timer_);
+    if (session_timer_ != 0) host_.cancel_timer(session_timer_);
     tables_.clear();
 }
 
@@ -384,6 +389,7 @@ void Room::start() {
                       started_ = true;
                   });
     schedule_refresh();
+    schedule_session_check();
     update_load();
 }
 
@@ -393,6 +399,69 @@ void Room::schedule_refresh() {
         refresh_online();
         schedule_refresh();
     });
+}
+
+void Room::schedule_session_check() {
+    if (settings_.config.session_check.count() <= 0) return;
+    session_timer_ = host_.add_timer(settings_.config.session_check, [this] {
+        check_sessions();
+        schedule_session_check();
+    });
+}
+
+void Room::check_sessions() {
+    std::map<std::string, common::SessionCheck> by_proxy;
+    for (const auto& [user, at] : where_) {
+        Table* t = table(at.table);
+        const Seat* s = t != nullptr ? t->seat_of(at.chair) : nullptr;
+        // Robots have no proxy; an offline seat has no session to lose.
+        if (s == nullptr || s->view.robot || s->session == 0 || s->proxy.empty()) continue;
+        auto& c = by_proxy[s->proxy];
+        c.users.push_back(user);
+        c.sessions.push_back(s->session);
+    }
+    std::erase_if(proxy_missing_since_,
+                  [&](const auto& kv) { return by_proxy.count(kv.first) == 0; });
+    for (const auto& [proxy, all] : by_proxy) {
+        for (std::size_t from = 0; from < all.sessions.size(); from += common::kSessionCheckMax) {
+            const auto to = static_cast<std::ptrdiff_t>(
+                std::min(all.sessions.size(), from + common::kSessionCheckMax));
+            const auto at = static_cast<std::ptrdiff_t>(from);
+            common::SessionCheck part;
+            part.users.assign(all.users.begin() + at, all.users.begin() + to);
+            part.sessions.assign(all.sessions.begin() + at, all.sessions.begin() + to);
+            host_.check_sessions(proxy, part,
+                                 [this, proxy, part](int32_t code, std::vector<uint64_t> gone) {
+                                     on_sessions_checked(proxy, part, code, gone);
+                                 });
+        }
+    }
+}
+
+void Room::on_sessions_checked(const std::string& proxy, const common::SessionCheck& asked,
+                               int32_t code, const std::vector<uint64_t>& gone) {
+    if (code == 0) {
+        proxy_missing_since_.erase(proxy);
+        const std::set<uint64_t> closed(gone.begin(), gone.end());
+        for (std::size_t i = 0; i < asked.sessions.size(); ++i) {
+            if (closed.count(asked.sessions[i]) != 0 &&
+                session_closed(asked.users[i], asked.sessions[i])) {
+                spdlog::info("game: user={} session={} is gone from {}: closed here",
+                             asked.users[i], asked.sessions[i], proxy);
+            }
+        }
+        return;
+    }
+    // No answer (a deadline, a busy proxy) says nothing: ask again next time.
+    if (code != codec::to_int(codec::BusCode::kUnknownTarget)) return;
+    const int64_t now = host_.now_ms();
+    const auto [it, first] = proxy_missing_since_.try_emplace(proxy, now);
+    if (now - it->second < kProxyLostAfter.count()) return;
+    spdlog::warn("game: {} has been off the bus for {} ms: closing its {} sessions here", proxy,
+                 now - it->second, asked.sessions.size());
+    for (std::size_t i = 0; i < asked.sessions.size(); ++i) {
+        session_closed(asked.users[i], asked.sessions[i]);
+    }
 }
 
 void Room::fast_login(const Entrant& who, AnswerFn answer) {
@@ -533,17 +602,18 @@ void Room::message(uint64_t user, uint64_t session, uint32_t type, std::string_v
     answer(e == Errno::kOk ? Answer{} : error(e));
 }
 
-void Room::session_closed(uint64_t user, uint64_t session) {
+bool Room::session_closed(uint64_t user, uint64_t session) {
     auto it = where_.find(user);
-    if (it == where_.end()) return;
+    if (it == where_.end()) return false;
     Table* t = table(it->second.table);
     Seat* s = t != nullptr ? t->seat_of(it->second.chair) : nullptr;
-    if (s == nullptr || s->session != session) return;  // a replaced session: not the seat's
+    if (s == nullptr || s->session != session) return false;  // a replaced session
     if (t->phase() == Table::Phase::kWaiting) {
         stand_up(t->table_id(), it->second.chair);
     } else {
         t->go_offline(it->second.chair);
     }
+    return true;
 }
 
 void Room::on_seated(Table& t, Chair chair) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "nodes/common/db_api.h"
+#include "nodes/common/proxy_api.h"
 #include "nodes/game/game_config.h"
 #include "nodes/game/table_logic.h"
 
@@ -41,6 +42,12 @@ public:
     // Errno or a bus code).
     virtual void call_db(uint32_t type, std::string body,
                          std::function<void(int32_t code, std::string body)> done) = 0;
+    // Asks `proxy` which of these seated sessions it no longer holds (a SessionCheck);
+    // `done(code, gone)` runs exactly once: code 0 with the gone sessions, else an Errno or a
+    // bus code (BusCode::kUnknownTarget: the proxy is not on the bus).
+    virtual void check_sessions(
+        const std::string& proxy, const common::SessionCheck& check,
+        std::function<void(int32_t code, std::vector<uint64_t> gone)> done) = 0;
     virtual HostTimer add_timer(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
     virtual void cancel_timer(HostTimer id) = 0;
     virtual std::chrono::milliseconds time_left(HostTimer id) const = 0;
@@ -170,8 +177,9 @@ public:
     void message(uint64_t user, uint64_t session, uint32_t type, std::string_view body,
                  AnswerFn answer);
     // The proxy says this session closed. A session that no longer holds the seat is ignored,
-    // so the late clean-up of a replaced session never removes its successor.
-    void session_closed(uint64_t user, uint64_t session);
+    // so the late clean-up of a replaced session never removes its successor. True when the
+    // seat was this session's (the player stood up, or went offline in a running round).
+    bool session_closed(uint64_t user, uint64_t session);
 
     // Shut (no new players: Errno 17) or open again. Tables keep finishing their rounds.
     void set_open(bool open);
@@ -207,6 +215,12 @@ private:
     void on_seated(Table& t, Chair chair);
     void on_round_over(Table& t);
     void schedule_refresh();
+    // The session check (common::kMsgSessionCheck): asks each proxy about its online seats, so
+    // a seat whose SessionClosed was lost, or whose proxy died, does not stay taken forever.
+    void schedule_session_check();
+    void check_sessions();
+    void on_sessions_checked(const std::string& proxy, const common::SessionCheck& asked,
+                             int32_t code, const std::vector<uint64_t>& gone);
     void arm_robots(Table& t);
     void fill_with_robots(int32_t table_id);
     void set_online(const Seat& s, int32_t table_id);
@@ -223,6 +237,10 @@ private:
     std::map<int32_t, HostTimer> robot_timers_;  // by table
     std::set<int32_t> robots_requested_;
     HostTimer refresh_timer_ = 0;
+    HostTimer session_timer_ = 0;
+    // Proxies the bus did not know at a session check, since when (ms): their seats are freed
+    // once one has been missing for kProxyLostAfter, longer than a manager restart takes.
+    std::map<std::string, int64_t> proxy_missing_since_;
     bool started_ = false;
     bool open_ = true;
     bool stopping_ = false;

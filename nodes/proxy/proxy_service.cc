@@ -108,6 +108,7 @@ ProxyService::ProxyService(zmq::context_t& ctx, bus::EventLoop& loop, const Prox
 
     node_.on_any_push(
         [this](const codec::Envelope& env, std::string_view body) { on_push(env, body); });
+    node_.on_request(common::kMsgSessionCheck, [this](bus::Request& r) { on_session_check(r); });
     node_.on_table_change([this](const bus::TableDelta& d) { on_table_change(d); });
     node_.on_announcement([this](std::string_view topic, std::string_view body) {
         if (topic == bus::kTopicNotice) notice_all(body);
@@ -489,6 +490,28 @@ void ProxyService::deliver(uint64_t session_id, uint32_t type, bus::Reply&& r) {
     }
     // Table actions succeed silently: the broadcast that follows is the confirmation.
     if (!r.body.empty()) send(*s, type, r.body);
+}
+
+// A game node asks which of its seated sessions are still here (nodes/common/proxy_api.h):
+// gone is a session this proxy no longer has, or has for another user or another game node.
+void ProxyService::on_session_check(bus::Request& r) {
+    common::SessionCheck req;
+    if (codec::decode(r.body, req) != codec::MsgError::kOk ||
+        req.users.size() != req.sessions.size() || req.sessions.size() > common::kSessionCheckMax) {
+        return node_.fail(r.env, codec::to_int(Errno::kMalformed), "malformed session check");
+    }
+    common::SessionCheckReply reply;
+    for (std::size_t i = 0; i < req.sessions.size(); ++i) {
+        const Session* s = find(req.sessions[i]);
+        if (s == nullptr || s->user != req.users[i] || s->game != r.env.source) {
+            reply.gone.push_back(req.sessions[i]);
+        }
+    }
+    if (!reply.gone.empty()) {
+        spdlog::info("proxy: {} of {} sessions {} asked about are gone", reply.gone.size(),
+                     req.sessions.size(), r.env.source);
+    }
+    node_.reply(r.env, codec::encode(reply));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -87,6 +87,7 @@ private:
     void forward_seated(Session& s, uint32_t type, std::string body);
     void deliver(uint64_t session_id, uint32_t type, bus::Reply&& r);
     void on_push(const codec::Envelope& env, std::string_view body);
+    void on_session_check(bus::Request& r);
     void kick(Session& s, int32_t errno_code, std::string_view text);
     // Game nodes gone from the service table: their players get NotifyGameLost, at once, or
     // after a grace when the node was only missing from a new manager's snapshot.

@@ -96,6 +96,8 @@ std::vector<std::string> game_settings(bool robots) {
 // A whole cluster on one base port: manager, db and login nodes, a proxy, game nodes of both
 // kinds, over private storage with a schema and a key prefix of its own.
 class FaultCluster {
+    std::vector<std::string> proxy_settings_;  // first: the constructor starts the proxy
+
 public:
     PrivateStorage storage;
     tb::test::TestSchema schema;
@@ -107,8 +109,10 @@ public:
     std::map<std::string, int> expected;  // service -> workers that should be on the bus
     zmq::context_t ctx;
 
-    FaultCluster(int slot, int db_nodes, int login_nodes)
-        : schema(storage.endpoints),
+    FaultCluster(int slot, int db_nodes, int login_nodes,
+                 std::vector<std::string> proxy_settings = {})
+        : proxy_settings_(std::move(proxy_settings)),
+          schema(storage.endpoints),
           prefix(storage.endpoints),
           base(tb::test::port_base(slot)),
           client_port(static_cast<uint16_t>(base + 3333)) {
@@ -118,8 +122,7 @@ public:
             logins[id] =
                 start({bin("tb-login").string(), "--id", std::to_string(id), "--set", base_set()});
         }
-        proxy = start({bin("tb-proxy").string(), "--set", base_set(), "--set",
-                       std::string("ticket.secret=") + kSecret});
+        start_proxy();
         expected["db"] = db_nodes;
         expected["login"] = login_nodes;
         expected["proxy"] = 1;
@@ -135,6 +138,16 @@ public:
     void start_manager() {
         manager = start({bin("tb-manager").string(), "--base-port", std::to_string(base), "--set",
                          "manager.metrics=off"});
+    }
+
+    void start_proxy() {
+        std::vector<std::string> argv{bin("tb-proxy").string(), "--set", base_set(), "--set",
+                                      std::string("ticket.secret=") + kSecret};
+        for (const auto& s : proxy_settings_) {
+            argv.push_back("--set");
+            argv.push_back(s);
+        }
+        proxy = start(std::move(argv));
     }
 
     void start_db(int id) {
@@ -1132,4 +1145,86 @@ TEST_CASE(
     ann.c.reset();
     bob.c.reset();
     settle_and_audit(cl, "slow game node after a manager restart");
+}
+
+TEST_CASE("a SessionClosed lost while the manager was down: the session check frees the seat",
+          "[fault]") {
+    FaultCluster cl(7, 1, 1, {"log.level=debug"});
+    cl.start_game(1, "gomoku", false, {"session.check_ms=1000"});
+    Player ann(cl.client_port, "f7ann");
+    REQUIRE(ann.fast_login().value("Errno", 0) == 0);
+    REQUIRE(tb::test::wait_for([&] { return cl.load_of(1, kGomoku) == 1; }, 10s));
+
+    // Ann leaves while the bus is down and her game node is slow to come back (frozen): the
+    // proxy's SessionClosed reaches a new manager that does not know game-1 yet, and is dropped.
+    REQUIRE(cl.manager->signal(SIGKILL));
+    REQUIRE(cl.manager->wait(5s).has_value());
+    REQUIRE(cl.games[1]->signal(SIGSTOP));
+    ann.c.reset();
+    const std::string closed = "user=" + std::to_string(ann.uid) + " closed";
+    REQUIRE(tb::test::wait_for(
+        [&] { return cl.proxy->stderr_text().find(closed) != std::string::npos; }, 10s));
+    cl.start_manager();
+    // The proxy is back (its READY follows the push on the same connection, so the new
+    // manager has seen the push by now).
+    REQUIRE(tb::test::wait_for(
+        [&] {
+            const auto h = cl.health("proxy-1");
+            return h && h->registered;
+        },
+        20s));
+    REQUIRE(cl.games[1]->signal(SIGCONT));
+    REQUIRE(tb::test::wait_for([&] { return cl.all_registered(); }, 20s));
+    const auto back = Clock::now();
+    // Without the check the seat stays taken for good.
+    const std::string freed_line =
+        "user=" + std::to_string(ann.uid) + " session=";  // "... is gone from proxy-1"
+    const bool freed = tb::test::wait_for(
+        [&] {
+            const auto log = cl.games[1]->stderr_text();
+            const auto at = log.find(freed_line);
+            return at != std::string::npos &&
+                   log.find("is gone from proxy-1", at) != std::string::npos;
+        },
+        20s);
+    INFO(cl.games[1]->describe());
+    REQUIRE(freed);
+    report("lost SessionClosed: seat freed " + fixed(seconds_since(back)) +
+           " s after every node was back (session.check_ms=1000)");
+    // The table is free: a newcomer opens it again at chair 0, not beside a ghost at chair 1.
+    Player cy(cl.client_port, "f7cy");
+    REQUIRE(cy.fast_login().value("Errno", 0) == 0);
+    CHECK(cy.chair == 0);
+    CHECK(tb::test::wait_for([&] { return cl.load_of(1, kGomoku) == 1; }, 10s));
+    cy.c.reset();
+    settle_and_audit(cl, "lost SessionClosed");
+}
+
+TEST_CASE("a proxy killed with SIGKILL: the game node frees its players' seats", "[fault]") {
+    FaultCluster cl(8, 1, 1);
+    cl.start_game(1, "gomoku", false, {"session.check_ms=1000"});
+    Player ann(cl.client_port, "f8ann"), bob(cl.client_port, "f8bob");
+    REQUIRE(ann.fast_login().value("Errno", 0) == 0);
+    REQUIRE(bob.fast_login().value("Errno", 0) == 0);
+    REQUIRE(run_until({&ann, &bob}, [&] { return !ann.concludes.empty(); }));
+    REQUIRE(tb::test::wait_for([&] { return cl.load_of(1, kGomoku) == 2; }, 10s));
+
+    REQUIRE(cl.proxy->signal(SIGKILL));
+    REQUIRE(cl.proxy->wait(5s).has_value());
+    const auto killed = Clock::now();
+    const bool freed = tb::test::wait_for([&] { return cl.load_of(1, kGomoku) == 0; }, 40s);
+    INFO(cl.games[1]->describe());
+    REQUIRE(freed);
+    const double after = seconds_since(killed);
+    // A proxy is given 15 s to come back (a manager restart) before its seats are freed.
+    CHECK(after >= 15.0);
+    report("proxy SIGKILL: its players' seats freed " + fixed(after) + " s later");
+
+    cl.start_proxy();
+    REQUIRE(tb::test::wait_for([&] { return cl.all_registered(); }, 20s));
+    Player cy(cl.client_port, "f8cy");
+    CHECK(cy.fast_login().value("Errno", 0) == 0);
+    CHECK(cy.table == 0);  // the freed table's id is the lowest again
+    cy.c.reset();
+    settle_and_audit(cl, "proxy SIGKILL");
 }

@@ -114,10 +114,18 @@ struct FakeDb {
     }
 };
 
+// A session check the room sent, waiting for the test to answer it.
+struct Check {
+    std::string proxy;
+    common::SessionCheck asked;
+    std::function<void(int32_t, std::vector<uint64_t>)> done;
+};
+
 class FakeHost final : public RoomHost {
 public:
     FakeDb db;
     std::vector<Pushed> pushes;
+    std::deque<Check> checks;
     int64_t load = -1;
 
     void push(const std::string& proxy, const std::vector<uint64_t>& sessions, uint32_t type,
@@ -127,6 +135,18 @@ public:
     void call_db(uint32_t type, std::string body,
                  std::function<void(int32_t, std::string)> done) override {
         calls_.push_back({type, std::move(body), std::move(done)});
+    }
+    void check_sessions(const std::string& proxy, const common::SessionCheck& check,
+                        std::function<void(int32_t, std::vector<uint64_t>)> done) override {
+        checks.push_back({proxy, check, std::move(done)});
+    }
+    // Answers the oldest session check.
+    void answer_check(int32_t code, std::vector<uint64_t> gone = {}) {
+        REQUIRE_FALSE(checks.empty());
+        auto c = std::move(checks.front());
+        checks.pop_front();
+        c.done(code, std::move(gone));
+        deliver();
     }
     HostTimer add_timer(milliseconds delay, std::function<void()> fn) override {
         const HostTimer id = next_++;
@@ -249,7 +269,8 @@ struct Fixture {
     std::unique_ptr<Room> room;
     std::map<uint64_t, Answer> answers;  // last answer per session
 
-    explicit Fixture(int chairs = 2, bool robots = false) {
+    explicit Fixture(int chairs = 2, bool robots = false,
+                     milliseconds session_check = milliseconds(30000)) {
         RoomSettings s;
         s.node = "game-7";
         s.game_id = 7;
@@ -262,6 +283,7 @@ struct Fixture {
         s.config.robots = robots;
         s.config.robot_wait = milliseconds(5000);
         s.config.capacity = 100;
+        s.config.session_check = session_check;
         room = std::make_unique<Room>(host, s, [this] { return std::make_unique<FakeLogic>(log); });
         room->start();
         host.deliver();
@@ -561,4 +583,106 @@ TEST_CASE("start clears this node's old online entries and seated entries are re
     f.host.advance(milliseconds(20000));
     REQUIRE(f.host.db.online.count(1) == 1);
     CHECK(f.host.db.online.at(1).table_id == 0);
+}
+
+TEST_CASE("the session check frees a seat whose session its proxy no longer has", "[game]") {
+    Fixture f(3);
+    for (int64_t u = 1; u <= 3; ++u) f.add_user(u);
+    f.login(1, 11, "proxy-1");
+    f.login(2, 22, "proxy-1");
+    f.login(3, 33, "proxy-2");
+    REQUIRE(f.room->seated() == 3);
+    f.host.advance(milliseconds(29999));
+    CHECK(f.host.checks.empty());
+    f.host.advance(milliseconds(1));
+    // One check per proxy, naming each online seat with its user.
+    REQUIRE(f.host.checks.size() == 2);
+    CHECK(f.host.checks[0].proxy == "proxy-1");
+    const auto& asked = f.host.checks[0].asked;
+    REQUIRE(asked.users.size() == 2);
+    REQUIRE(asked.sessions.size() == 2);
+    for (std::size_t i = 0; i < 2; ++i) CHECK(asked.sessions[i] == asked.users[i] * 11);
+    CHECK(asked.users[0] + asked.users[1] == 3);
+    CHECK(f.host.checks[1].proxy == "proxy-2");
+    CHECK(f.host.checks[1].asked.sessions == std::vector<uint64_t>{33});
+    // proxy-1 lost session 22 (its SessionClosed never came); proxy-2 still has 33.
+    f.host.answer_check(0, {22});
+    f.host.answer_check(0, {});
+    CHECK(f.room->seated() == 2);
+    CHECK(f.host.db.online.count(2) == 0);
+    CHECK(f.host.load == 2);
+    // A session that took the seat since the check was sent is not the one reported gone.
+    f.host.advance(milliseconds(30000));
+    REQUIRE(f.host.checks.size() == 2);
+    CHECK(f.seat_of(f.login(1, 44, "proxy-2")).chair_id == 0);  // user 1 came back elsewhere
+    f.host.answer_check(0, {11});
+    CHECK(f.room->seated() == 2);
+    f.host.answer_check(0, {});
+}
+
+TEST_CASE("a session lost during a round makes the player offline, not standing", "[game]") {
+    Fixture f;
+    f.add_user(1);
+    f.add_user(2);
+    f.login(1, 11);
+    f.login(2, 22);
+    f.send(1, 11, codec::kMsgReady);
+    f.send(2, 22, codec::kMsgReady);
+    REQUIRE(f.log.starts == 1);
+    f.host.advance(milliseconds(30000));
+    REQUIRE(f.host.checks.size() == 1);
+    f.host.answer_check(0, {22});
+    CHECK(f.log.offlines == std::vector<Chair>{1});
+    CHECK(f.room->seated() == 2);
+    // Offline seats have no session to ask about.
+    f.host.advance(milliseconds(30000));
+    REQUIRE(f.host.checks.size() == 1);
+    CHECK(f.host.checks[0].asked.sessions == std::vector<uint64_t>{11});
+}
+
+TEST_CASE("seats of a proxy off the bus are freed only after it stayed away 15 s", "[game]") {
+    Fixture f(2, false, milliseconds(5000));
+    f.add_user(1);
+    f.login(1, 11);
+    const auto unknown = codec::to_int(codec::BusCode::kUnknownTarget);
+    // No answer at all (a deadline) says nothing, however often.
+    for (int i = 0; i < 5; ++i) {
+        f.host.advance(milliseconds(5000));
+        f.host.answer_check(codec::to_int(codec::BusCode::kTimeout));
+    }
+    CHECK(f.room->seated() == 1);
+    // Unknown for 10 s (a manager restart), then back: kept, and the clock starts again.
+    f.host.advance(milliseconds(5000));
+    f.host.answer_check(unknown);
+    f.host.advance(milliseconds(5000));
+    f.host.answer_check(unknown);
+    f.host.advance(milliseconds(5000));
+    f.host.answer_check(unknown);  // 10 s since first unknown
+    CHECK(f.room->seated() == 1);
+    f.host.advance(milliseconds(5000));
+    f.host.answer_check(0, {});
+    f.host.advance(milliseconds(5000));
+    f.host.answer_check(unknown);
+    f.host.advance(milliseconds(5000));
+    f.host.answer_check(unknown);
+    f.host.advance(milliseconds(5000));
+    f.host.answer_check(unknown);  // 10 s
+    CHECK(f.room->seated() == 1);
+    f.host.advance(milliseconds(5000));
+    f.host.answer_check(unknown);  // 15 s: the proxy is gone
+    CHECK(f.room->seated() == 0);
+    CHECK(f.room->tables() == 0);
+    CHECK(f.host.load == 0);
+    // Nobody left to ask about.
+    f.host.advance(milliseconds(5000));
+    CHECK(f.host.checks.empty());
+}
+
+TEST_CASE("session.check_ms = 0 turns the session check off", "[game]") {
+    Fixture f(2, false, milliseconds(0));
+    f.add_user(1);
+    f.login(1, 11);
+    f.host.advance(milliseconds(600000));
+    CHECK(f.host.checks.empty());
+    CHECK(f.room->seated() == 1);
 }
