@@ -200,6 +200,23 @@ public:
         REQUIRE(tb::test::wait_for([&] { return workers(service) == expected[service]; }, 20s));
     }
 
+    // Kills the manager, freezes game-`game` (SIGSTOP; the caller sends SIGCONT), runs
+    // `while_down`, starts the manager again and waits until the proxy is registered with it.
+    template <class Fn>
+    void restart_manager_with_game_frozen(int game, Fn&& while_down) {
+        REQUIRE(manager->signal(SIGKILL));
+        REQUIRE(manager->wait(5s).has_value());
+        REQUIRE(games[game]->signal(SIGSTOP));
+        while_down();
+        start_manager();
+        REQUIRE(tb::test::wait_for(
+            [&] {
+                const auto h = health("proxy-1");
+                return h && h->registered;
+            },
+            20s));
+    }
+
     tb::bus::BusClient client() {
         tb::bus::ClientOptions o;
         o.manager = "tcp://127.0.0.1:" + std::to_string(base);
@@ -1113,16 +1130,7 @@ TEST_CASE(
 
     // The new manager's first snapshot lacks the game node (frozen, so it cannot re-register):
     // the proxy must wait for it rather than tell its players their game is lost.
-    REQUIRE(cl.manager->signal(SIGKILL));
-    REQUIRE(cl.manager->wait(5s).has_value());
-    REQUIRE(cl.games[1]->signal(SIGSTOP));
-    cl.start_manager();
-    REQUIRE(tb::test::wait_for(
-        [&] {
-            const auto h = cl.health("proxy-1");
-            return h && h->registered;
-        },
-        20s));
+    cl.restart_manager_with_game_frozen(1, [] {});
     // Observed for a while with the node still missing: a proxy without the grace sends
     // NotifyGameLost as soon as it has the new snapshot.
     CHECK_FALSE(run_until(
@@ -1157,22 +1165,14 @@ TEST_CASE("a SessionClosed lost while the manager was down: the session check fr
 
     // Ann leaves while the bus is down and her game node is slow to come back (frozen): the
     // proxy's SessionClosed reaches a new manager that does not know game-1 yet, and is dropped.
-    REQUIRE(cl.manager->signal(SIGKILL));
-    REQUIRE(cl.manager->wait(5s).has_value());
-    REQUIRE(cl.games[1]->signal(SIGSTOP));
-    ann.c.reset();
-    const std::string closed = "user=" + std::to_string(ann.uid) + " closed";
-    REQUIRE(tb::test::wait_for(
-        [&] { return cl.proxy->stderr_text().find(closed) != std::string::npos; }, 10s));
-    cl.start_manager();
-    // The proxy is back (its READY follows the push on the same connection, so the new
-    // manager has seen the push by now).
-    REQUIRE(tb::test::wait_for(
-        [&] {
-            const auto h = cl.health("proxy-1");
-            return h && h->registered;
-        },
-        20s));
+    cl.restart_manager_with_game_frozen(1, [&] {
+        ann.c.reset();
+        const std::string closed = "user=" + std::to_string(ann.uid) + " closed";
+        REQUIRE(tb::test::wait_for(
+            [&] { return cl.proxy->stderr_text().find(closed) != std::string::npos; }, 10s));
+    });
+    // The proxy is back: its READY follows the push on the same connection, so the new manager
+    // has seen (and dropped) the push by now.
     REQUIRE(cl.games[1]->signal(SIGCONT));
     REQUIRE(tb::test::wait_for([&] { return cl.all_registered(); }, 20s));
     const auto back = Clock::now();

@@ -313,6 +313,15 @@ struct Fixture {
         REQUIRE(codec::decode(a.body, r) == codec::MsgError::kOk);
         return r;
     }
+    // Users 1 and 2 (sessions 11 and 22) sit at a two-chair table and are ready: the round runs.
+    void start_round() {
+        add_user(1);
+        add_user(2);
+        login(1, 11);
+        login(2, 22);
+        send(1, 11, codec::kMsgReady);
+        send(2, 22, codec::kMsgReady);
+    }
     int32_t send(uint64_t uid, uint64_t session, uint32_t type) {
         int32_t code = -1;
         room->message(uid, session, type, {}, [&](Answer a) { code = a.code; });
@@ -464,12 +473,7 @@ TEST_CASE("the round starts when every chair is ready and settles through the db
 
 TEST_CASE("a disconnect during a round keeps the seat and the return gets the scene", "[game]") {
     Fixture f;
-    f.add_user(1);
-    f.add_user(2);
-    f.login(1, 11);
-    f.login(2, 22);
-    f.send(1, 11, codec::kMsgReady);
-    f.send(2, 22, codec::kMsgReady);
+    f.start_round();
     REQUIRE(f.log.starts == 1);
     f.room->session_closed(2, 22);
     f.host.deliver();
@@ -490,12 +494,7 @@ TEST_CASE("a disconnect during a round keeps the seat and the return gets the sc
 
 TEST_CASE("an offline player is removed after the round and an empty table is freed", "[game]") {
     Fixture f;
-    f.add_user(1);
-    f.add_user(2);
-    f.login(1, 11);
-    f.login(2, 22);
-    f.send(1, 11, codec::kMsgReady);
-    f.send(2, 22, codec::kMsgReady);
+    f.start_round();
     f.room->session_closed(2, 22);
     f.send(1, 11, codec::msg_type(150, 1));
     CHECK(f.room->seated() == 1);
@@ -558,12 +557,7 @@ TEST_CASE("a shut room refuses new players with Errno 17 and lets rounds finish"
 
 TEST_CASE("aborting ends rounds without settlement and a late answer changes nothing", "[game]") {
     Fixture f;
-    f.add_user(1);
-    f.add_user(2);
-    f.login(1, 11);
-    f.login(2, 22);
-    f.send(1, 11, codec::kMsgReady);
-    f.send(2, 22, codec::kMsgReady);
+    f.start_round();
     f.room->message(1, 11, codec::msg_type(150, 1), {}, [](Answer) {});
     REQUIRE(f.host.db_calls_waiting() == 1);  // the settlement is out
     f.room->abort_all();
@@ -622,12 +616,7 @@ TEST_CASE("the session check frees a seat whose session its proxy no longer has"
 
 TEST_CASE("a session lost during a round makes the player offline, not standing", "[game]") {
     Fixture f;
-    f.add_user(1);
-    f.add_user(2);
-    f.login(1, 11);
-    f.login(2, 22);
-    f.send(1, 11, codec::kMsgReady);
-    f.send(2, 22, codec::kMsgReady);
+    f.start_round();
     REQUIRE(f.log.starts == 1);
     f.host.advance(milliseconds(30000));
     REQUIRE(f.host.checks.size() == 1);
