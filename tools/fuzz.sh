@@ -35,7 +35,10 @@ trap 'rm -rf "$scratch"' EXIT
 for t in "${targets[@]}"; do
     echo "fuzz: $t for ${seconds}s"
     mkdir -p "$scratch/$t"
-    "$build/bin/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 \
+    # CPU seconds beside the wall time: on a shared machine an hour of wall time can be much
+    # less fuzzing (bash's `time` reports the fuzzer's user and system time).
+    TIMEFORMAT="fuzz: $t wall %0R s, cpu %0U s user + %0S s system"
+    time "$build/bin/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 \
         -artifact_prefix="$scratch/$t-" "$scratch/$t" "tests/fuzz/corpus/$t" \
         >"$scratch/$t.log" 2>&1 || {
         tail -n 60 "$scratch/$t.log" >&2
