@@ -209,4 +209,12 @@ private:
     std::vector<TableDelta> buffered_;
 };
 
+// The bus identity ("<kind>-<id>") a message came from. The broker names a registered sender by
+// its identity, but an unregistered one by its raw routing id "<identity>.<suffix>" (Node's
+// connections): e.g. a node's old connection that reached a restarted manager before the node
+// noticed and registered again. Identities never contain a dot.
+inline std::string_view identity_of(std::string_view source) noexcept {
+    return source.substr(0, source.find('.'));
+}
+
 }  // namespace tb::bus

@@ -494,16 +494,19 @@ void ProxyService::deliver(uint64_t session_id, uint32_t type, bus::Reply&& r) {
 
 // A game node asks which of its seated sessions are still here (nodes/common/proxy_api.h):
 // gone is a session this proxy no longer has, or has for another user or another game node.
+// The asker is compared by identity: a check that reached a restarted manager before the game
+// node registered again carries its routing id, and must not make every seat look gone.
 void ProxyService::on_session_check(bus::Request& r) {
     common::SessionCheck req;
     if (codec::decode(r.body, req) != codec::MsgError::kOk ||
         req.users.size() != req.sessions.size() || req.sessions.size() > common::kSessionCheckMax) {
         return node_.fail(r.env, codec::to_int(Errno::kMalformed), "malformed session check");
     }
+    const std::string_view asker = bus::identity_of(r.env.source);
     common::SessionCheckReply reply;
     for (std::size_t i = 0; i < req.sessions.size(); ++i) {
         const Session* s = find(req.sessions[i]);
-        if (s == nullptr || s->user != req.users[i] || s->game != r.env.source) {
+        if (s == nullptr || s->user != req.users[i] || s->game != asker) {
             reply.gone.push_back(req.sessions[i]);
         }
     }

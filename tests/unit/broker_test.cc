@@ -538,3 +538,10 @@ TEST_CASE("announce endpoints follow the bus port", "[bus]") {
     CHECK(announce_endpoint_for("tcp://host") == "");
     CHECK(announce_endpoint_for("tcp://host:x") == "");
 }
+
+TEST_CASE("identity_of reads the bus identity from a name or a routing id", "[bus]") {
+    CHECK(tb::bus::identity_of("game-1") == "game-1");
+    CHECK(tb::bus::identity_of("game-1.0a1b2c3d") == "game-1");
+    CHECK(tb::bus::identity_of("proxy-12.ffffffff") == "proxy-12");
+    CHECK(tb::bus::identity_of("").empty());
+}
