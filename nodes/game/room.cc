@@ -410,26 +410,24 @@ void Room::schedule_session_check() {
 }
 
 void Room::check_sessions() {
-    std::map<std::string, common::SessionCheck> by_proxy;
+    // Per proxy, checks of at most kSessionCheckMax sessions each.
+    std::map<std::string, std::vector<common::SessionCheck>> by_proxy;
     for (const auto& [user, at] : where_) {
         Table* t = table(at.table);
         const Seat* s = t != nullptr ? t->seat_of(at.chair) : nullptr;
         // Robots have no proxy; an offline seat has no session to lose.
         if (s == nullptr || s->view.robot || s->session == 0 || s->proxy.empty()) continue;
-        auto& c = by_proxy[s->proxy];
-        c.users.push_back(user);
-        c.sessions.push_back(s->session);
+        auto& parts = by_proxy[s->proxy];
+        if (parts.empty() || parts.back().sessions.size() == common::kSessionCheckMax) {
+            parts.emplace_back();
+        }
+        parts.back().users.push_back(user);
+        parts.back().sessions.push_back(s->session);
     }
     std::erase_if(proxy_missing_since_,
                   [&](const auto& kv) { return by_proxy.count(kv.first) == 0; });
-    for (const auto& [proxy, all] : by_proxy) {
-        for (std::size_t from = 0; from < all.sessions.size(); from += common::kSessionCheckMax) {
-            const auto to = static_cast<std::ptrdiff_t>(
-                std::min(all.sessions.size(), from + common::kSessionCheckMax));
-            const auto at = static_cast<std::ptrdiff_t>(from);
-            common::SessionCheck part;
-            part.users.assign(all.users.begin() + at, all.users.begin() + to);
-            part.sessions.assign(all.sessions.begin() + at, all.sessions.begin() + to);
+    for (const auto& [proxy, parts] : by_proxy) {
+        for (const auto& part : parts) {
             host_.check_sessions(proxy, part,
                                  [this, proxy, part](int32_t code, std::vector<uint64_t> gone) {
                                      on_sessions_checked(proxy, part, code, gone);
