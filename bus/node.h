@@ -217,4 +217,12 @@ inline std::string_view identity_of(std::string_view source) noexcept {
     return source.substr(0, source.find('.'));
 }
 
+// When the caller of a request gives up, counted from now (the request's arrival): its
+// timeout_ms, or never when it gave none. The broker forwards the caller's timeout as it was
+// sent, so this is the latest the caller can still be waiting, never earlier.
+inline Clock::time_point deadline_of(const codec::Envelope& env) noexcept {
+    if (env.timeout_ms == 0) return Clock::time_point::max();
+    return Clock::now() + std::chrono::milliseconds(env.timeout_ms);
+}
+
 }  // namespace tb::bus

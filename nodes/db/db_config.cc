@@ -80,6 +80,10 @@ void bind_db_config(common::ConfigSchema& schema, DbConfig& cfg) {
         .range(1, 1000);
     schema.add("login.lockout_seconds", &cfg.lockout_seconds, "failure window and lock length")
         .range(1, 86400);
+    schema
+        .add("ranking.cache_ms", &cfg.ranking_cache_ms,
+             "how long a pool thread reuses the top 100 of the ranking (0: never)")
+        .range(0, 60000);
     schema.add("db.migrate_at_start", &cfg.migrate_at_start,
                "apply missing migrations when the node starts");
 }

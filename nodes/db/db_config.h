@@ -31,6 +31,9 @@ struct DbConfig {
     int32_t lockout_failures = 5;   // failed logins before the account is locked
     int32_t lockout_seconds = 600;  // how long failures count and the lock lasts
     bool migrate_at_start = true;
+    // How long a pool thread reuses the leaderboard's top 100 (with names) before reading it
+    // again; 0 reads it for every request. The caller's own rank is always read fresh.
+    int32_t ranking_cache_ms = 1000;
 
     // Validated forms of the string lists above (filled by finish()).
     std::array<int64_t, 7> signin_score_by_day{};

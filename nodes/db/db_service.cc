@@ -69,6 +69,7 @@ DbService::DbService(zmq::context_t& ctx, bus::EventLoop& loop, const DbConfig& 
             loop_.post([this, env, entry = std::move(out.value)] { answer_online(env, entry); });
         };
         job.fail = answer_failure(env);
+        job.deadline = bus::deadline_of(env);
         const bool accepted = submit(std::move(job));
         if (!accepted) node_.fail(env, codec::to_int(BusCode::kOverloaded), "overloaded");
     });
@@ -95,6 +96,7 @@ void DbService::start() {
     health_timer_ = loop_.add_repeating(std::chrono::milliseconds(500), [this] {
         node_.set_degraded(storage_down_.load());
         if (storage_down_.load() && !probing_.exchange(true)) probe();
+        report_expired();
     });
 }
 
@@ -124,6 +126,7 @@ void DbService::serve(uint32_t type, Op op) {
             });
         };
         job.fail = answer_failure(env);
+        job.deadline = bus::deadline_of(env);
         const bool accepted = submit(std::move(job));
         if (!accepted) node_.fail(env, codec::to_int(BusCode::kOverloaded), "overloaded");
     });
@@ -157,8 +160,27 @@ void DbService::worker_main() {
             job = std::move(jobs_.front());
             jobs_.pop_front();
         }
+        if (bus::Clock::now() >= job.deadline) {
+            expired_.fetch_add(1);
+            if (job.fail) job.fail(codec::to_int(BusCode::kTimeout), "expired in the db queue");
+            continue;
+        }
         run_job(store, retry_after, job);
     }
+}
+
+void DbService::report_expired() {
+    // At most one line per 10 s: under overload every queued request could expire.
+    const auto now = bus::Clock::now();
+    const uint64_t total = expired_.load();
+    if (total == expired_logged_ || now - expired_logged_at_ < std::chrono::seconds(10)) return;
+    spdlog::warn(
+        "db: {} request(s) expired in the queue since the last report (callers gave up "
+        "before a pool thread was free): the pool is too small for the load or storage "
+        "is slow; {} queued now",
+        total - expired_logged_, queued());
+    expired_logged_ = total;
+    expired_logged_at_ = now;
 }
 
 void DbService::answer_online(const codec::Envelope& env, common::OnlineEntry entry) {

@@ -9,6 +9,11 @@
 // requests fails fast instead of each waiting out a connect timeout. The node reports itself
 // degraded in its heartbeats until a background probe reaches storage again.
 //
+// Overload: a job whose caller has given up (its envelope's timeout passed while it waited
+// for a thread) is answered with BusCode::kTimeout without running, so a burst that outgrows
+// the pool costs the time of the requests still wanted, not of every one queued (a backlog
+// of dead work once held settles and logins up for tens of seconds). The count is logged.
+//
 // Threading: construct, start and destroy on the loop thread (or before the loop runs).
 
 #include <atomic>
@@ -41,6 +46,8 @@ public:
     bus::Node& node() noexcept { return node_; }
     bool degraded() const noexcept { return storage_down_.load(); }
     std::size_t queued() const;
+    // Jobs dropped so far because their caller's deadline passed while they were queued.
+    uint64_t expired() const noexcept { return expired_.load(); }
 
 private:
     struct Job {
@@ -49,6 +56,8 @@ private:
         // thread, so it only posts to the loop.
         using fail_type = std::function<void(int32_t code, std::string text)>;
         fail_type fail;
+        // When the caller stops waiting (bus::deadline_of); a job picked up later is dropped.
+        bus::Clock::time_point deadline = bus::Clock::time_point::max();
     };
 
     // Registers a handler that decodes `Req`, runs `op(store, req)` on the pool and answers.
@@ -61,6 +70,8 @@ private:
     void run_job(Store& store, std::chrono::steady_clock::time_point& retry_after, Job& job);
     Job::fail_type answer_failure(const codec::Envelope& env);
     void probe();
+    // Logs how many jobs expired since the last report (loop thread, from the health timer).
+    void report_expired();
     // Answers an online lookup, treating an entry for a node not on the bus as absent.
     void answer_online(const codec::Envelope& env, common::OnlineEntry entry);
 
@@ -76,6 +87,9 @@ private:
     std::vector<std::thread> threads_;
     std::atomic<bool> storage_down_{false};
     std::atomic<bool> probing_{false};
+    std::atomic<uint64_t> expired_{0};
+    uint64_t expired_logged_ = 0;  // loop thread: expired_ when last reported
+    bus::Clock::time_point expired_logged_at_{};
     bus::TimerId health_timer_ = 0;
 };
 

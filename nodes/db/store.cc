@@ -6,6 +6,7 @@
 #include <ctime>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "codec/errors.h"
 #include "nodes/db/migrations.h"
@@ -616,22 +617,18 @@ Outcome<common::CountReply> Store::online_clear_node(const std::string& node) {
 }
 
 Outcome<common::RankingReply> Store::ranking(const common::RankingRequest& req) {
-    if (req.top < 1 || req.top > 100) {
+    if (req.top < 1 || req.top > kRankingMax) {
         return Outcome<common::RankingReply>::fail(Errno::kInvalidField, "Top must be 1..100");
     }
-    common::RankingReply reply;
-    const auto v = redis_.command(
-        {"ZREVRANGE", redis_.key("rank"), "0", std::to_string(req.top - 1), "WITHSCORES"});
-    auto& name_of = mysql_.prepare("SELECT name FROM accounts WHERE user_id = ?");
-    for (std::size_t i = 0; i + 1 < v.elements.size(); i += 2) {
-        common::RankingEntry e;
-        e.rank = static_cast<int32_t>(i / 2 + 1);
-        e.user_id = to_i64(v.elements[i].str);
-        e.score = to_i64(v.elements[i + 1].str);
-        const auto rows = name_of.query(e.user_id);
-        if (!rows.empty()) e.name = rows[0].str(0);
-        reply.entries.push_back(std::move(e));
+    const auto now = std::chrono::steady_clock::now();
+    if (!ranking_read_at_ || cfg_.ranking_cache_ms == 0 ||
+        now - *ranking_read_at_ >= std::chrono::milliseconds(cfg_.ranking_cache_ms)) {
+        ranking_ = read_ranking();
+        ranking_read_at_ = now;
     }
+    common::RankingReply reply;
+    const auto n = std::min(ranking_.size(), static_cast<std::size_t>(req.top));
+    reply.entries.assign(ranking_.begin(), ranking_.begin() + static_cast<std::ptrdiff_t>(n));
     if (req.user_id > 0) {
         const auto r =
             redis_.command({"ZREVRANK", redis_.key("rank"), std::to_string(req.user_id)});
@@ -640,6 +637,36 @@ Outcome<common::RankingReply> Store::ranking(const common::RankingRequest& req) 
         }
     }
     return {0, {}, std::move(reply)};
+}
+
+std::vector<common::RankingEntry> Store::read_ranking() {
+    const auto v = redis_.command(
+        {"ZREVRANGE", redis_.key("rank"), "0", std::to_string(kRankingMax - 1), "WITHSCORES"});
+    std::vector<common::RankingEntry> top;
+    for (std::size_t i = 0; i + 1 < v.elements.size(); i += 2) {
+        common::RankingEntry e;
+        e.rank = static_cast<int32_t>(i / 2 + 1);
+        e.user_id = to_i64(v.elements[i].str);
+        e.score = to_i64(v.elements[i + 1].str);
+        top.push_back(std::move(e));
+    }
+    if (top.empty()) return top;
+    // Always kRankingMax parameters (user 0 never exists), so one prepared statement serves
+    // every length of the board.
+    std::vector<common::detail::Param> ids;
+    for (std::size_t i = 0; i < static_cast<std::size_t>(kRankingMax); ++i) {
+        ids.push_back(common::detail::to_param(i < top.size() ? top[i].user_id : int64_t{0}));
+    }
+    const auto rows = mysql_
+                          .prepare("SELECT user_id, name FROM accounts WHERE user_id IN (" +
+                                   placeholders(ids.size(), "?") + ")")
+                          .query_params(ids);
+    std::unordered_map<int64_t, std::string> names;
+    for (const auto& r : rows) names.emplace(r.i64(0), r.str(1));
+    for (auto& e : top) {
+        if (const auto it = names.find(e.user_id); it != names.end()) e.name = it->second;
+    }
+    return top;
 }
 
 Outcome<common::RobotReply> Store::robots(const common::RobotRequest& req) {

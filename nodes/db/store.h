@@ -11,6 +11,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "nodes/common/db_api.h"
 #include "nodes/common/mariadb.h"
@@ -18,6 +19,9 @@
 #include "nodes/db/db_config.h"
 
 namespace tb::db {
+
+// The longest Ranking a client may ask for (its Top).
+inline constexpr int32_t kRankingMax = 100;
 
 template <class T>
 struct Outcome {
@@ -76,12 +80,18 @@ private:
                       int64_t diamond_delta, int32_t change_type, const std::string& key);
     std::optional<common::UserRecord> find_user(int64_t user_id);
     void rank(int64_t user_id, int64_t score);
+    // The leaderboard's first kRankingMax entries with their names: two round trips.
+    std::vector<common::RankingEntry> read_ranking();
     int64_t today() const;
 
     const DbConfig& cfg_;  // owned by the node, outlives every store
     std::function<int64_t()> now_;
     common::MariaDb mysql_;
     common::Redis redis_;
+    // read_ranking()'s result, reused for cfg_.ranking_cache_ms. Ranking is public and asks for
+    // up to 100 names: a handful of clients asking in a loop must not keep the pool busy.
+    std::vector<common::RankingEntry> ranking_;
+    std::optional<std::chrono::steady_clock::time_point> ranking_read_at_;
 };
 
 }  // namespace tb::db

@@ -70,7 +70,7 @@ void LoginService::fast_register(bus::Request& req) {
         fail_now(node_, req.env, Errno::kInvalidField, check.error);
         return;
     }
-    const Deadline deadline = deadline_of(req.env);
+    const Deadline deadline = bus::deadline_of(req.env);
     const auto env = req.env;
     begin();
     call_db(env, deadline, common::kDbRegisterOrLogin, codec::encode(check.request),
@@ -142,20 +142,22 @@ void LoginService::relay_for_user(bus::Request& req, uint32_t db_type, Convert c
     const auto env = req.env;
     begin();
     const common::UserQuery q{static_cast<int64_t>(env.user)};
-    call_db(env, deadline_of(env), db_type, codec::encode(q), [this, env, convert](bus::Reply&& r) {
-        if (!r.ok()) {
-            // Includes "already signed in today" (Errno 1 with that text).
-            finish_fail(env, r.code, r.text);
-            return;
-        }
-        DbReply db;
-        if (codec::decode(r.body, db) != codec::MsgError::kOk) {
-            spdlog::error("login: undecodable reply {:#x} from {}", r.env.msg_type, r.env.source);
-            finish_fail(env, codec::to_int(Errno::kFailure), "failure");
-            return;
-        }
-        finish_reply(env, codec::encode(convert(db)));
-    });
+    call_db(env, bus::deadline_of(env), db_type, codec::encode(q),
+            [this, env, convert](bus::Reply&& r) {
+                if (!r.ok()) {
+                    // Includes "already signed in today" (Errno 1 with that text).
+                    finish_fail(env, r.code, r.text);
+                    return;
+                }
+                DbReply db;
+                if (codec::decode(r.body, db) != codec::MsgError::kOk) {
+                    spdlog::error("login: undecodable reply {:#x} from {}", r.env.msg_type,
+                                  r.env.source);
+                    finish_fail(env, codec::to_int(Errno::kFailure), "failure");
+                    return;
+                }
+                finish_reply(env, codec::encode(convert(db)));
+            });
 }
 
 void LoginService::sign_in_days(bus::Request& req) {
@@ -195,7 +197,7 @@ void LoginService::ranking(bus::Request& req) {
     common::RankingRequest q;
     q.top = *top;
     q.user_id = static_cast<int64_t>(env.user);
-    call_db(env, deadline_of(env), common::kDbRanking, codec::encode(q),
+    call_db(env, bus::deadline_of(env), common::kDbRanking, codec::encode(q),
             [this, env](bus::Reply&& r) {
                 if (!r.ok()) {
                     finish_fail(env, r.code, r.text);
@@ -224,11 +226,6 @@ void LoginService::ranking(bus::Request& req) {
 
 // ---------------------------------------------------------------------------------------------
 // Calls and answers
-
-LoginService::Deadline LoginService::deadline_of(const codec::Envelope& env) {
-    if (env.timeout_ms == 0) return Deadline::max();
-    return bus::Clock::now() + std::chrono::milliseconds(env.timeout_ms);
-}
 
 void LoginService::begin() {
     ++in_flight_;

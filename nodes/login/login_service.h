@@ -61,8 +61,6 @@ private:
     void finish_register(const codec::Envelope& env, Deadline deadline,
                          codec::FastRegisterReply reply);
 
-    // When the proxy gave a deadline (timeout_ms), the time it gives up; otherwise never.
-    static Deadline deadline_of(const codec::Envelope& env);
     // Starts counting a client request as in flight; finish_* stop counting it.
     void begin();
     // Calls the db service on behalf of the client request `env`, within db.timeout_ms and

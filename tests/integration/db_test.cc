@@ -285,6 +285,44 @@ TEST_CASE("robots are created on demand and topped up, players never are", "[db]
     for (const auto& e : rank.value.entries) CHECK(e.user_id != bot);
 }
 
+TEST_CASE("the ranking's top is reused for ranking.cache_ms, the caller's own rank is read fresh",
+          "[db]") {
+    Storage st;
+    st.cfg.ranking_cache_ms = 60000;
+    auto s = st.store();
+    const int64_t a = user(*s, "rank-a");
+    const int64_t b = user(*s, "rank-b");
+    REQUIRE(s->settle(round_of("rk-1", {{a, b, 500}})).ok());
+    auto first = s->ranking({10, a});
+    REQUIRE(first.ok());
+    REQUIRE(first.value.entries.size() == 2);
+    CHECK(first.value.entries[0].user_id == b);
+    CHECK(first.value.entries[0].name == "rank-b");
+    CHECK(first.value.entries[0].score == 10500);
+    CHECK(first.value.entries[1].name == "rank-a");
+    CHECK(first.value.my_rank == 2);
+
+    // a takes the lead: the cached top still shows b first, but a's own rank is read anew.
+    REQUIRE(s->settle(round_of("rk-2", {{b, a, 2000}})).ok());
+    auto cached = s->ranking({1, a});
+    REQUIRE(cached.ok());
+    REQUIRE(cached.value.entries.size() == 1);
+    CHECK(cached.value.entries[0].user_id == b);
+    CHECK(cached.value.my_rank == 1);
+
+    // With the cache off every request reads the board.
+    st.cfg.ranking_cache_ms = 0;
+    auto fresh = s->ranking({10, b});
+    REQUIRE(fresh.ok());
+    REQUIRE(fresh.value.entries.size() == 2);
+    CHECK(fresh.value.entries[0].user_id == a);
+    CHECK(fresh.value.entries[0].name == "rank-a");
+    CHECK(fresh.value.entries[0].score == 11500);
+    CHECK(fresh.value.entries[1].score == 8500);
+    CHECK(fresh.value.my_rank == 2);
+    CHECK(s->ranking({101, a}).code == codec::to_int(Errno::kInvalidField));
+}
+
 TEST_CASE("sign-in: once per local day, the streak grows and resets after a missed day", "[db]") {
     Storage st;
     int64_t now = 1795622399 - 3600;  // 22:59:59 in +08:00
@@ -418,6 +456,59 @@ TEST_CASE("over the bus: register, load and an online entry for a node not on th
             e) == codec::MsgError::kOk);
     CHECK(e.node.empty());
     CHECK(b.call(common::kDbRegisterOrLogin, "\xc1").code == codec::to_int(Errno::kMalformed));
+}
+
+TEST_CASE("requests whose caller gave up while queued are dropped, not run", "[db]") {
+    Storage st;
+    st.cfg.pool_size = 1;
+    DbOnBus b(st);
+    auto reg = b.call(common::kDbRegisterOrLogin, codec::encode(device("holder")));
+    REQUIRE(reg.ok());
+    common::RegisterReply holder;
+    REQUIRE(codec::decode(reg.body, holder) == codec::MsgError::kOk);
+
+    // The test holds holder's balance row, so the pool's only thread blocks on the change
+    // below until the test lets go: everything sent after it waits in the queue.
+    common::MariaDb locker(st.cfg.mysql);
+    locker.connect();
+    locker.execute("BEGIN");
+    locker.query("SELECT score FROM treasure WHERE user_id = " +
+                 std::to_string(holder.user.user_id) + " FOR UPDATE");
+    std::optional<bus::Reply> blocked;
+    bus::CallOptions slow;
+    slow.timeout = 20s;
+    common::ChangeTreasureRequest change;
+    change.user_id = holder.user.user_id;
+    change.score_delta = 1;
+    change.request_key = "queue-test";
+    change.change_type = common::kChangeTopUp;
+    b.client->request(
+        "db", common::kDbChangeTreasure, codec::encode(change),
+        [&](bus::Reply&& r) { blocked = std::move(r); }, slow);
+
+    constexpr int kQueued = 5;
+    int gave_up = 0;
+    bus::CallOptions quick;
+    quick.timeout = 200ms;
+    for (int i = 0; i < kQueued; ++i) {
+        b.client->request(
+            "db", common::kDbRegisterOrLogin, codec::encode(device("queued-" + std::to_string(i))),
+            [&](bus::Reply&& r) {
+                if (r.code == codec::to_int(codec::BusCode::kTimeout)) ++gave_up;
+            },
+            quick);
+    }
+    REQUIRE(b.until([&] { return gave_up == kQueued; }));
+    CHECK_FALSE(blocked.has_value());
+    locker.execute("COMMIT");
+
+    REQUIRE(b.until([&] { return blocked.has_value(); }));
+    CHECK(blocked->ok());
+    REQUIRE(b.until([&] { return b.service->expired() == kQueued; }));
+    // The pool is free again and the dropped registrations never ran.
+    CHECK(b.call(common::kDbRegisterOrLogin, codec::encode(device("after"))).ok());
+    CHECK(b.service->expired() == kQueued);
+    CHECK(st.schema.exec("SELECT COUNT(*) FROM accounts WHERE account LIKE 'queued-%'") == "0\n");
 }
 
 TEST_CASE("MariaDB stopped mid-run: fast storage errors, degraded, then full recovery",
