@@ -384,7 +384,9 @@ struct DbOnBus {
         bus::BrokerOptions o;
         o.bus_endpoint = "tcp://127.0.0.1:*";
         o.announce_endpoint = "tcp://127.0.0.1:*";
-        o.heartbeat = 100ms;
+        // The node's own interval (NodeOptions' default): a shorter one here would expire a
+        // db node that has nothing to send for a few hundred ms.
+        o.heartbeat = 1000ms;
         broker = std::make_unique<bus::Broker>(ctx, loop, o);
         st.cfg.node.manager = broker->bus_endpoint();
         st.cfg.node.announce = broker->announce_endpoint();
@@ -498,7 +500,10 @@ TEST_CASE("requests whose caller gave up while queued are dropped, not run", "[d
             },
             quick);
     }
-    REQUIRE(b.until([&] { return gave_up == kQueued; }));
+    // The db counts a deadline from a request's arrival, a little after the send: let that
+    // margin pass too before the thread is freed.
+    const auto sent = bus::Clock::now();
+    REQUIRE(b.until([&] { return gave_up == kQueued && bus::Clock::now() >= sent + 700ms; }));
     CHECK_FALSE(blocked.has_value());
     locker.execute("COMMIT");
 
