@@ -1,7 +1,10 @@
 #include "nodes/manager/manager_app.h"
 
+#include <fmt/format.h>
+
 #include <stdexcept>
 
+#include "bus/node.h"
 #include "bus/security.h"
 
 namespace tb::manager {
@@ -73,10 +76,33 @@ void bind_manager_config(common::ConfigSchema& schema, ManagerConfig& cfg) {
     common::bind_log_config(schema, cfg.log);
 }
 
-ManagerApp::ManagerApp(zmq::context_t& ctx, bus::EventLoop& loop, const ManagerConfig& cfg) {
-    if (cfg.curve && !bus::is_z85_key(cfg.curve_secret_key)) {
+void ManagerConfig::check() const {
+    if (curve && !bus::is_z85_key(curve_secret_key)) {
         throw std::invalid_argument("curve.enabled is true but curve.secret_key is not a Z85 key");
     }
+    // Nodes heartbeat at their own fixed interval and give up on a manager they have not heard
+    // for liveness of those: the manager's timing has to fit theirs both ways, or idle nodes
+    // are expired between two of their heartbeats, or reconnect between two of the manager's.
+    const bus::NodeOptions node;
+    const int64_t node_ms = node.heartbeat.count();
+    const int64_t window_ms = heartbeat_ms * liveness;
+    if (window_ms < 2 * node_ms) {
+        throw std::invalid_argument(fmt::format(
+            "manager.heartbeat_ms x manager.liveness is {} ms: nodes heartbeat every {} ms, so "
+            "it must be at least {} ms or idle nodes are expired",
+            window_ms, node_ms, 2 * node_ms));
+    }
+    const int64_t node_window_ms = node_ms * node.liveness;
+    if (2 * heartbeat_ms > node_window_ms) {
+        throw std::invalid_argument(fmt::format(
+            "manager.heartbeat_ms is {}: nodes reconnect after {} ms without a word from the "
+            "manager, so it must be at most {}",
+            heartbeat_ms, node_window_ms, node_window_ms / 2));
+    }
+}
+
+ManagerApp::ManagerApp(zmq::context_t& ctx, bus::EventLoop& loop, const ManagerConfig& cfg) {
+    cfg.check();
     const auto options = cfg.broker_options();
     try {
         broker_ = std::make_unique<bus::Broker>(ctx, loop, options);

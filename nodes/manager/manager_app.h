@@ -36,6 +36,9 @@ struct ManagerConfig {
     // The broker options these settings mean (base port applied to unset endpoints).
     bus::BrokerOptions broker_options() const;
     std::string metrics_endpoint() const;
+    // Throws std::invalid_argument, naming the setting, for values that cannot work together
+    // (a CURVE secret that is not a key, heartbeat timing that does not fit the nodes').
+    void check() const;
 };
 
 // Registers every key of conf/manager.toml.

@@ -328,3 +328,25 @@ TEST_CASE("real nodes join a CURVE manager with the keys of their config and a b
     CHECK(broken.exit_code == 1);
     CHECK(broken.err.find("curve.secret_key") != std::string::npos);
 }
+
+TEST_CASE("tb-manager refuses heartbeat timing that idle nodes cannot keep up with",
+          "[bus][process]") {
+    const auto manager = [](std::vector<std::string> sets) {
+        std::vector<std::string> argv{bin("tb-manager").string(), "--base-port",
+                                      std::to_string(tb::test::port_base(45)), "--set",
+                                      "manager.metrics=off"};
+        for (auto& s : sets) {
+            argv.push_back("--set");
+            argv.push_back(std::move(s));
+        }
+        return tb::test::run_command(argv, 10s);
+    };
+    // Nodes heartbeat every 1000 ms: a 500 ms x 3 window would expire them between two.
+    const auto fast = manager({"manager.heartbeat_ms=500", "manager.liveness=3"});
+    CHECK(fast.exit_code == 1);
+    CHECK(fast.err.find("manager.heartbeat_ms x manager.liveness") != std::string::npos);
+    // Nodes give up after 3000 ms of silence: a manager heartbeating every 2000 ms is too slow.
+    const auto slow = manager({"manager.heartbeat_ms=2000"});
+    CHECK(slow.exit_code == 1);
+    CHECK(slow.err.find("must be at most 1500") != std::string::npos);
+}
