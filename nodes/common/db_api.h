@@ -284,6 +284,9 @@ struct CountReply {
     }
 };
 
+// The longest Ranking anyone may ask for (the client's Top); login checks it, db serves it.
+inline constexpr int32_t kMaxRankingTop = 100;
+
 struct RankingRequest {
     int32_t top = 10;
     int64_t user_id = 0;  // whose rank to return too (0: none)

@@ -68,10 +68,7 @@ DbService::DbService(zmq::context_t& ctx, bus::EventLoop& loop, const DbConfig& 
             auto out = store.online_get(q.user_id);
             loop_.post([this, env, entry = std::move(out.value)] { answer_online(env, entry); });
         };
-        job.fail = answer_failure(env);
-        job.deadline = bus::deadline_of(env);
-        const bool accepted = submit(std::move(job));
-        if (!accepted) node_.fail(env, codec::to_int(BusCode::kOverloaded), "overloaded");
+        submit_request(env, std::move(job));
     });
 
     for (int i = 0; i < cfg_.pool_size; ++i) {
@@ -125,10 +122,7 @@ void DbService::serve(uint32_t type, Op op) {
                 }
             });
         };
-        job.fail = answer_failure(env);
-        job.deadline = bus::deadline_of(env);
-        const bool accepted = submit(std::move(job));
-        if (!accepted) node_.fail(env, codec::to_int(BusCode::kOverloaded), "overloaded");
+        submit_request(env, std::move(job));
     });
 }
 
@@ -146,6 +140,14 @@ bool DbService::submit(Job job) {
     }
     cv_.notify_one();
     return true;
+}
+
+void DbService::submit_request(const codec::Envelope& env, Job job) {
+    job.fail = answer_failure(env);
+    job.deadline = bus::deadline_of(env);
+    if (!submit(std::move(job))) {
+        node_.fail(env, codec::to_int(BusCode::kOverloaded), "overloaded");
+    }
 }
 
 void DbService::worker_main() {

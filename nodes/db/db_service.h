@@ -66,6 +66,9 @@ private:
     template <class Op>
     void serve_user(uint32_t type, Op op);
     bool submit(Job job);
+    // Queues the job of the request `env` with its failure answer and its caller's deadline;
+    // a full queue answers "overloaded".
+    void submit_request(const codec::Envelope& env, Job job);
     void worker_main();
     void run_job(Store& store, std::chrono::steady_clock::time_point& retry_after, Job& job);
     Job::fail_type answer_failure(const codec::Envelope& env);

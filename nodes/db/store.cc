@@ -617,11 +617,12 @@ Outcome<common::CountReply> Store::online_clear_node(const std::string& node) {
 }
 
 Outcome<common::RankingReply> Store::ranking(const common::RankingRequest& req) {
-    if (req.top < 1 || req.top > kRankingMax) {
+    if (req.top < 1 || req.top > common::kMaxRankingTop) {
         return Outcome<common::RankingReply>::fail(Errno::kInvalidField, "Top must be 1..100");
     }
     const auto now = std::chrono::steady_clock::now();
-    if (!ranking_read_at_ || cfg_.ranking_cache_ms == 0 ||
+    // With ranking_cache_ms 0 the age test always holds: every request reads the board.
+    if (!ranking_read_at_ ||
         now - *ranking_read_at_ >= std::chrono::milliseconds(cfg_.ranking_cache_ms)) {
         ranking_ = read_ranking();
         ranking_read_at_ = now;
@@ -640,8 +641,8 @@ Outcome<common::RankingReply> Store::ranking(const common::RankingRequest& req) 
 }
 
 std::vector<common::RankingEntry> Store::read_ranking() {
-    const auto v = redis_.command(
-        {"ZREVRANGE", redis_.key("rank"), "0", std::to_string(kRankingMax - 1), "WITHSCORES"});
+    const auto v = redis_.command({"ZREVRANGE", redis_.key("rank"), "0",
+                                   std::to_string(common::kMaxRankingTop - 1), "WITHSCORES"});
     std::vector<common::RankingEntry> top;
     for (std::size_t i = 0; i + 1 < v.elements.size(); i += 2) {
         common::RankingEntry e;
@@ -651,10 +652,10 @@ std::vector<common::RankingEntry> Store::read_ranking() {
         top.push_back(std::move(e));
     }
     if (top.empty()) return top;
-    // Always kRankingMax parameters (user 0 never exists), so one prepared statement serves
-    // every length of the board.
+    // Always common::kMaxRankingTop parameters (user 0 never exists), so one prepared statement
+    // serves every length of the board.
     std::vector<common::detail::Param> ids;
-    for (std::size_t i = 0; i < static_cast<std::size_t>(kRankingMax); ++i) {
+    for (std::size_t i = 0; i < static_cast<std::size_t>(common::kMaxRankingTop); ++i) {
         ids.push_back(common::detail::to_param(i < top.size() ? top[i].user_id : int64_t{0}));
     }
     const auto rows = mysql_

@@ -20,9 +20,6 @@
 
 namespace tb::db {
 
-// The longest Ranking a client may ask for (its Top).
-inline constexpr int32_t kRankingMax = 100;
-
 template <class T>
 struct Outcome {
     int32_t code = 0;  // codec::Errno; 0 = ok
@@ -80,7 +77,7 @@ private:
                       int64_t diamond_delta, int32_t change_type, const std::string& key);
     std::optional<common::UserRecord> find_user(int64_t user_id);
     void rank(int64_t user_id, int64_t score);
-    // The leaderboard's first kRankingMax entries with their names: two round trips.
+    // The leaderboard's first common::kMaxRankingTop entries with their names: two round trips.
     std::vector<common::RankingEntry> read_ranking();
     int64_t today() const;
 

@@ -30,7 +30,7 @@ inline constexpr int32_t kGenderFemale = 2;
 inline constexpr int32_t kGenderUnknown = 3;
 
 inline constexpr int32_t kDefaultRankingTop = 10;
-inline constexpr int32_t kMaxRankingTop = 100;
+using common::kMaxRankingTop;
 
 // Account: 1..32 characters of [A-Za-z0-9_.@-].
 bool valid_account(std::string_view account) noexcept;
