@@ -218,8 +218,9 @@ void DbService::run_job(Store& store, std::chrono::steady_clock::time_point& ret
         const auto now = std::chrono::steady_clock::now();
         if (!store.connected()) {
             // Fail fast while storage is down: one connect attempt per thread per second, not
-            // one connect timeout per request.
-            if (now < retry_after) {
+            // one connect timeout per request. Once another thread has reached storage again
+            // the back-off is over: waiting it out would refuse requests storage could serve.
+            if (now < retry_after && storage_down_.load()) {
                 throw DbException(common::DbStatus::kConnection, 0, "storage unavailable");
             }
             try {

@@ -1005,7 +1005,7 @@ void storage_outage(FaultCluster& cl, const std::string& name, const std::functi
            std::to_string(after.size() - 1) + " failed before it), db-1 healthy after " +
            fixed(healthy_s) + " s, rounds of both games settled after " + fixed(seconds_since(up)) +
            " s; " + std::to_string(steady.size()) + " logins after that, " +
-           std::to_string(failed(steady)) + " failed");
+           std::to_string(failed(steady)) + " failed (" + errnos_of(steady) + ")");
     // No node was restarted.
     for (auto& [id, p] : cl.dbs) {
         CHECK(p->running());
