@@ -991,6 +991,13 @@ void storage_outage(FaultCluster& cl, const std::string& name, const std::functi
     const double ok_s = seconds_since(up);
     REQUIRE(!after.empty());
     REQUIRE(after.back().err_no == 0);
+    // Storage is back for every pool thread, not only the one that got there first: a thread
+    // still waiting out its connect back-off (1 s) must not refuse logins storage can serve.
+    const auto right_after = probe.for_(1s);
+    report(name + " outage: " + std::to_string(right_after.size()) +
+           " logins in the second after the first success, " + std::to_string(failed(right_after)) +
+           " failed (" + errnos_of(right_after) + ")");
+    CHECK(failed(right_after) == 0);
     REQUIRE(tb::test::wait_for(
         [&] {
             const auto h = cl.health("db-1");
