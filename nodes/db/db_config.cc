@@ -60,6 +60,10 @@ void bind_db_config(common::ConfigSchema& schema, DbConfig& cfg) {
         .range(1, 64);
     schema.add("pool.queue_cap", &cfg.queue_cap, "jobs waiting for a thread before 'overloaded'")
         .range(1, 1000000);
+    schema
+        .add("pool.ping_idle_ms", &cfg.ping_idle_ms,
+             "connections idle this long are pinged before use (0: always)")
+        .range(0, 3600000);
     schema.add("economy.initial_score", &cfg.initial_score, "score of a new account")
         .range(int64_t{0}, int64_t{1} << 40);
     schema.add("economy.initial_diamond", &cfg.initial_diamond, "diamonds of a new account")

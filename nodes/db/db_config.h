@@ -20,6 +20,9 @@ struct DbConfig {
     common::RedisConfig redis;
     int32_t pool_size = 4;      // threads, each with its own MariaDB and Redis connection
     int32_t queue_cap = 10000;  // jobs waiting for a thread before "overloaded"
+    // A pool thread's connections unused for longer than this are pinged before its next job:
+    // a server restarted while the thread was idle would otherwise fail that job. 0: always.
+    int32_t ping_idle_ms = 1000;
     int64_t initial_score = 10000;
     int64_t initial_diamond = 10;
     std::vector<std::string> signin_score = {"100", "200", "300", "400", "500", "600", "1000"};

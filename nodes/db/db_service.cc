@@ -152,7 +152,7 @@ void DbService::submit_request(const codec::Envelope& env, Job job) {
 
 void DbService::worker_main() {
     Store store(cfg_, now_);
-    auto retry_after = std::chrono::steady_clock::time_point{};
+    PoolThread thread;
     for (;;) {
         Job job;
         {
@@ -167,7 +167,7 @@ void DbService::worker_main() {
             if (job.fail) job.fail(codec::to_int(BusCode::kTimeout), "expired in the db queue");
             continue;
         }
-        run_job(store, retry_after, job);
+        run_job(store, thread, job);
     }
 }
 
@@ -212,24 +212,33 @@ DbService::Job::fail_type DbService::answer_failure(const codec::Envelope& env) 
     };
 }
 
-void DbService::run_job(Store& store, std::chrono::steady_clock::time_point& retry_after,
-                        Job& job) {
+void DbService::run_job(Store& store, PoolThread& thread, Job& job) {
     try {
         const auto now = std::chrono::steady_clock::now();
+        // A connection that sat idle may have died with a server restart no request saw; it
+        // would fail this job. Checked only after pool.ping_idle_ms of idleness, so a busy pool
+        // pays nothing.
+        if (store.connected() &&
+            now - thread.last_used >= std::chrono::milliseconds(cfg_.ping_idle_ms) &&
+            !store.ping()) {
+            spdlog::info("db: a pool connection died while idle; reconnecting");
+            store.disconnect();
+        }
         if (!store.connected()) {
             // Fail fast while storage is down: one connect attempt per thread per second, not
             // one connect timeout per request. Once another thread has reached storage again
             // the back-off is over: waiting it out would refuse requests storage could serve.
-            if (now < retry_after && storage_down_.load()) {
+            if (now < thread.retry_after && storage_down_.load()) {
                 throw DbException(common::DbStatus::kConnection, 0, "storage unavailable");
             }
             try {
                 store.connect();
             } catch (const DbException&) {
-                retry_after = now + std::chrono::seconds(1);
+                thread.retry_after = now + std::chrono::seconds(1);
                 throw;
             }
         }
+        thread.last_used = now;
         job.run(store);
         storage_down_.store(false);
     } catch (const DbException& e) {

@@ -69,8 +69,13 @@ private:
     // Queues the job of the request `env` with its failure answer and its caller's deadline;
     // a full queue answers "overloaded".
     void submit_request(const codec::Envelope& env, Job job);
+    // What a pool thread remembers between jobs about its connections.
+    struct PoolThread {
+        std::chrono::steady_clock::time_point retry_after{};  // no connect attempt before this
+        std::chrono::steady_clock::time_point last_used{};    // start of the last job run
+    };
     void worker_main();
-    void run_job(Store& store, std::chrono::steady_clock::time_point& retry_after, Job& job);
+    void run_job(Store& store, PoolThread& thread, Job& job);
     Job::fail_type answer_failure(const codec::Envelope& env);
     void probe();
     // Logs how many jobs expired since the last report (loop thread, from the health timer).
