@@ -379,7 +379,9 @@ TEST_CASE("a disconnected player is played for and loses by abandon after the li
     bob.auto_move = false;
     REQUIRE(run_until({&ann, &bob}, [&] { return bob.turn == bob.chair; }));
     ann.auto_move = false;
-    const int stones = ann.board.stones();
+    // Bob's board, not Ann's: Bob has seen every stone up to his turn, while Ann may not have
+    // read the broadcast of her own first move yet (a CI run caught her one stone behind).
+    const int stones = bob.board.stones();
     bob.c.reset();
     REQUIRE(run_until(
         {&ann}, [&] { return !ann.concludes.empty(); }, 20s));
