@@ -1,12 +1,37 @@
 #include "bus/event_loop.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <system_error>
+
+// getpid() with the process id cached, for every program that links the bus (it defines the
+// symbol, so libzmq's calls bind here). glibc stopped caching it (2.25), and libzmq calls it as
+// a fork check on every mailbox signal and wait: under load a third of the manager's system
+// calls were getpid, each a full kernel entry on a VM. The cache is cleared in a fork's child;
+// a child made any other way (vfork, posix_spawn) execs before it could ask.
+namespace {
+std::atomic<pid_t> g_cached_pid{0};
+void forget_pid() noexcept {
+    g_cached_pid.store(0, std::memory_order_relaxed);
+}
+const int g_pid_atfork = ::pthread_atfork(nullptr, nullptr, forget_pid);
+}  // namespace
+
+extern "C" pid_t getpid() noexcept {
+    pid_t pid = g_cached_pid.load(std::memory_order_relaxed);
+    if (pid == 0) {
+        pid = static_cast<pid_t>(::syscall(SYS_getpid));
+        g_cached_pid.store(pid, std::memory_order_relaxed);
+    }
+    return pid;
+}
 
 namespace tb::bus {
 

@@ -310,6 +310,9 @@ void ProxyService::on_readable(Session& s) {
             on_frame(s, f);
             if (find(id) == nullptr || s.closing) return;
         }
+        // A short read emptied the socket: the epoll is level-triggered, so whatever arrives
+        // next wakes us again, and asking now would only cost a recv that says EAGAIN.
+        if (static_cast<std::size_t>(n) < sizeof buf) break;
     }
 }
 

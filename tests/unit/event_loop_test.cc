@@ -1,5 +1,10 @@
 #include "bus/event_loop.h"
 
+#include <dlfcn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <thread>
@@ -162,4 +167,35 @@ TEST_CASE("quit from another thread ends run while it waits with no timers", "[b
     loop.quit();
     CHECK(wait_for([&] { return returned.load(); }));
     t.join();
+}
+
+// The bus defines getpid() with the pid cached (libzmq calls it on every mailbox operation).
+TEST_CASE("getpid is the bus's cached one, and a forked child gets its own pid") {
+    // The symbol global lookup finds is the one libzmq's calls bind to.
+    CHECK(::dlsym(RTLD_DEFAULT, "getpid") == reinterpret_cast<void*>(&::getpid));
+    const pid_t parent = ::getpid();
+    CHECK(parent == static_cast<pid_t>(::syscall(SYS_getpid)));
+    CHECK(::getpid() == parent);
+
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // A stale cache would answer the parent's pid here.
+        const pid_t seen[2] = {::getpid(), static_cast<pid_t>(::syscall(SYS_getpid))};
+        const bool ok = ::write(fds[1], seen, sizeof seen) == static_cast<ssize_t>(sizeof seen);
+        ::_exit(ok ? 0 : 1);
+    }
+    ::close(fds[1]);
+    pid_t seen[2] = {0, 0};
+    const ssize_t n = ::read(fds[0], seen, sizeof seen);
+    ::close(fds[0]);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(n == static_cast<ssize_t>(sizeof seen));
+    CHECK(seen[1] == child);
+    CHECK(seen[0] == child);
+    CHECK(seen[0] != parent);
+    CHECK(::getpid() == parent);
 }

@@ -295,6 +295,8 @@ void Engine::read_all(Client& c) {
             handle_frame(c, f);
             if (c.gen_ != gen || !c.reading_) return;  // the mode closed it or stopped reading
         }
+        // A short read emptied the socket, and the epoll is level-triggered: no recv for EAGAIN.
+        if (static_cast<std::size_t>(n) < read_buf_.size()) return;
     }
 }
 
