@@ -114,72 +114,93 @@ const std::array<Shape, kPatterns>& shape_table() {
     return table;
 }
 
+// The board with a border of kCentre off-board cells (value 3) on every side, so that reading
+// a window never needs a bounds check: the strategy reads ~8 cells per line, 4 lines, 2 players
+// for every candidate, and the checks were most of its time.
+constexpr int kPadded = kLines + 2 * kCentre;
+constexpr int kOffBoard = 3;
+// A step along each line direction (kDirs) in the padded array.
+constexpr int kSteps[4] = {1, kPadded, kPadded + 1, 1 - kPadded};
+
+struct PaddedBoard {
+    std::array<uint8_t, kPadded * kPadded> cells{};
+
+    explicit PaddedBoard(const Board& b) {
+        cells.fill(kOffBoard);
+        for (int y = 0; y < kLines; ++y) {
+            for (int x = 0; x < kLines; ++x) {
+                cells[static_cast<size_t>(at(x, y))] = static_cast<uint8_t>(b.at(x, y));
+            }
+        }
+    }
+    static int at(int x, int y) { return (y + kCentre) * kPadded + x + kCentre; }
+};
+
 // The window indices of both players along direction `dir` with a stone at (x, y), from one
 // read of each cell: a cell is empty to both, own to the one whose stone it is and blocked to
 // the other, and blocked to both off the board.
-void shape_indices(const Board& b, int x, int y, int dir, int& index0, int& index1) {
-    const int dx = kDirs[dir][0];
-    const int dy = kDirs[dir][1];
+void shape_indices(const PaddedBoard& b, int x, int y, int dir, int& index0, int& index1) {
+    const int step = kSteps[dir];
+    const int centre = PaddedBoard::at(x, y);
     // by cell value (0 empty, 1 chair 0, 2 chair 1, 3 off the board): what it is to each chair
     static constexpr int kTo0[4] = {kEmpty, kOwn, kBlocked, kBlocked};
     static constexpr int kTo1[4] = {kEmpty, kBlocked, kOwn, kBlocked};
     int i0 = 0;
     int i1 = 0;
-    for (int k = kCentre; k >= -kCentre; --k) {
-        if (k == 0) continue;
-        const int cx = x + k * dx;
-        const int cy = y + k * dy;
-        const int c = Board::inside(cx, cy) ? b.at(cx, cy) : 3;
+    // Window cells 8..5 then 3..0 of pattern_index(): the far side first, the centre skipped.
+    const auto read = [&](int k) {
+        const int c = b.cells[static_cast<size_t>(centre + k * step)];
         i0 = i0 * 3 + kTo0[c];
         i1 = i1 * 3 + kTo1[c];
-    }
+    };
+    for (int k = kCentre; k >= 1; --k) read(k);
+    for (int k = -1; k >= -kCentre; --k) read(k);
     index0 = i0;
     index1 = i1;
 }
 
-// What a stone of one player at a cell would make over its four lines.
-struct Threats {
-    int five = 0;
-    int open_four = 0;
-    int four = 0;
-    int open_three = 0;
-    int three = 0;
-    int open_two = 0;
-    int two = 0;
-    int one = 0;
+// line_through() on the padded board: the border stops a run as an opponent's stone would.
+int padded_line_through(const PaddedBoard& b, int x, int y, int chair) {
+    const int own = chair + 1;
+    const int centre = PaddedBoard::at(x, y);
+    int best = 0;
+    for (const int step : kSteps) {
+        int n = 1;
+        for (int i = centre + step; b.cells[static_cast<size_t>(i)] == own; i += step) ++n;
+        for (int i = centre - step; b.cells[static_cast<size_t>(i)] == own; i -= step) ++n;
+        best = std::max(best, n);
+    }
+    return best;
+}
 
+// What a stone of one player at a cell would make over its four lines: a count per shape,
+// indexed by Shape so that counting one is an increment, not a branch.
+struct Threats {
+    std::array<int, kFive + 1> n{};
+
+    int five() const { return n[kFive]; }
+    int open_three() const { return n[kOpenThree]; }
     // Wins by force unless the other side already has a four: two five-points at once, or a
     // four whose block leaves an open three to become an open four.
-    bool sure_win() const { return open_four > 0 || four >= 2 || (four > 0 && open_three > 0); }
+    bool sure_win() const {
+        return n[kOpenFour] > 0 || n[kFour] >= 2 || (n[kFour] > 0 && n[kOpenThree] > 0);
+    }
     int64_t potential() const {
-        return four * 1000 + open_three * 1200 + three * 150 + open_two * 120 + two * 30 + one * 5;
+        return n[kFour] * 1000 + n[kOpenThree] * 1200 + n[kThree] * 150 + n[kOpenTwo] * 120 +
+               n[kTwo] * 30 + n[kOne] * 5;
     }
 };
 
-void count_shape(Shape shape, Threats& t) {
-    switch (shape) {
-        case kFive: ++t.five; break;
-        case kOpenFour: ++t.open_four; break;
-        case kFour: ++t.four; break;
-        case kOpenThree: ++t.open_three; break;
-        case kThree: ++t.three; break;
-        case kOpenTwo: ++t.open_two; break;
-        case kTwo: ++t.two; break;
-        case kOne: ++t.one; break;
-        default: break;
-    }
-}
-
 // What a stone of either player at (x, y) would make: both in one pass over the four lines
 // (the strategy always wants both, and this is where it spends its time).
-void threats_at(const Board& b, int x, int y, Threats& chair0, Threats& chair1) {
+void threats_at(const PaddedBoard& b, int x, int y, Threats& chair0, Threats& chair1) {
     const auto& table = shape_table();
     for (int dir = 0; dir < 4; ++dir) {
         int i0 = 0;
         int i1 = 0;
         shape_indices(b, x, y, dir, i0, i1);
-        count_shape(table[static_cast<size_t>(i0)], chair0);
-        count_shape(table[static_cast<size_t>(i1)], chair1);
+        ++chair0.n[table[static_cast<size_t>(i0)]];
+        ++chair1.n[table[static_cast<size_t>(i1)]];
     }
 }
 
@@ -188,20 +209,21 @@ void threats_at(const Board& b, int x, int y, Threats& chair0, Threats& chair1) 
 // comes before blocking one); block the opponent's open three (any cell where they would get an
 // open four or a four-three); double open three; then line potential, own counting more than
 // the opponent's so that a tie goes to building.
-int64_t score_cell(const Board& b, int x, int y, int chair) {
+int64_t score_cell(const PaddedBoard& b, int x, int y, int chair) {
     Threats both[2];
     threats_at(b, x, y, both[0], both[1]);
     const Threats& own = both[chair];
     const Threats& other = both[1 - chair];
-    if (own.five > 0) return int64_t{1} << 60;
-    if (other.five > 0) return int64_t{1} << 56;
+    if (own.five() > 0) return int64_t{1} << 60;
+    if (other.five() > 0) return int64_t{1} << 56;
     // The longest own line counts a little on its own, so that of two equal shapes (XXX and
     // XX_X) the solid one wins.
-    int64_t score = own.potential() * 10 + other.potential() * 8 + line_through(b, x, y, chair);
+    int64_t score =
+        own.potential() * 10 + other.potential() * 8 + padded_line_through(b, x, y, chair);
     if (own.sure_win()) score += int64_t{1} << 52;
     if (other.sure_win()) score += int64_t{1} << 48;
-    if (own.open_three >= 2) score += int64_t{1} << 44;
-    if (other.open_three >= 2) score += int64_t{1} << 40;
+    if (own.open_three() >= 2) score += int64_t{1} << 44;
+    if (other.open_three() >= 2) score += int64_t{1} << 40;
     return score;
 }
 
@@ -250,21 +272,26 @@ std::optional<Move> choose_move(const Board& b, int chair, std::mt19937_64* rng)
     // Candidates: empty cells within two of a stone (a move farther away builds nothing and
     // blocks nothing). Every empty cell when that leaves none, which cannot happen on a board
     // with a stone but keeps the nullopt promise honest.
+    // The "within two" mask is marked outward from the stones (tens of them), not searched for
+    // in the 5x5 square around each of the 225 cells.
+    std::array<bool, kCells> near{};
+    for (int y = 0; y < kLines; ++y) {
+        for (int x = 0; x < kLines; ++x) {
+            if (b.empty(x, y)) continue;
+            for (int cy = std::max(0, y - 2); cy <= std::min(kLines - 1, y + 2); ++cy) {
+                for (int cx = std::max(0, x - 2); cx <= std::min(kLines - 1, x + 2); ++cx) {
+                    near[static_cast<size_t>(cy * kLines + cx)] = true;
+                }
+            }
+        }
+    }
     std::vector<Move> candidates;
     candidates.reserve(kCells);
     for (int y = 0; y < kLines; ++y) {
         for (int x = 0; x < kLines; ++x) {
-            if (!b.empty(x, y)) continue;
-            bool near = false;
-            for (int cy = std::max(0, y - 2); cy <= std::min(kLines - 1, y + 2) && !near; ++cy) {
-                for (int cx = std::max(0, x - 2); cx <= std::min(kLines - 1, x + 2); ++cx) {
-                    if (!b.empty(cx, cy)) {
-                        near = true;
-                        break;
-                    }
-                }
+            if (b.empty(x, y) && near[static_cast<size_t>(y * kLines + x)]) {
+                candidates.push_back({x, y});
             }
-            if (near) candidates.push_back({x, y});
         }
     }
     if (candidates.empty()) {
@@ -278,8 +305,9 @@ std::optional<Move> choose_move(const Board& b, int chair, std::mt19937_64* rng)
     std::vector<Move> best;
     int64_t best_score = -1;
     int best_distance = 0;
+    const PaddedBoard padded(b);
     for (const Move& m : candidates) {
-        const int64_t score = score_cell(b, m.x, m.y, chair);
+        const int64_t score = score_cell(padded, m.x, m.y, chair);
         const int distance = centre_distance(m.x, m.y);
         if (score > best_score || (score == best_score && distance < best_distance)) {
             best.clear();
