@@ -57,6 +57,17 @@ constexpr std::string_view kSelectUser =
     "t.score, t.diamond FROM accounts a JOIN treasure t ON t.user_id = a.user_id "
     "WHERE a.user_id = ?";
 
+// A login's read: kSelectUser's columns (score and diamond NULL if the treasure row is
+// missing), then the credentials.
+constexpr std::string_view kSelectLogin =
+    "SELECT a.user_id, a.account, a.name, a.icon, a.gender, a.level, a.phone, a.robot, "
+    "t.score, t.diamond, a.password_hash, a.password_salt, a.password_iterations, a.machine "
+    "FROM accounts a LEFT JOIN treasure t ON t.user_id = a.user_id WHERE a.account = ?";
+constexpr std::size_t kHashColumn = 10;
+constexpr std::size_t kSaltColumn = 11;
+constexpr std::size_t kIterationsColumn = 12;
+constexpr std::size_t kMachineColumn = 13;
+
 // "user:delta:score,..." kept with the round so a repeat answers the first result.
 std::string encode_outcome(const std::vector<common::SettledUser>& users) {
     std::string out;
@@ -216,28 +227,26 @@ Outcome<common::RegisterReply> Store::register_or_login(const common::RegisterRe
     };
 
     for (int attempt = 0; attempt < 2; ++attempt) {
-        const auto rows = mysql_
-                              .prepare(
-                                  "SELECT user_id, password_hash, password_salt, "
-                                  "password_iterations, machine FROM accounts WHERE account = ?")
-                              .query(req.account);
+        // The account, its credentials and its treasure in one round trip.
+        const auto rows = mysql_.prepare(kSelectLogin).query(req.account);
         if (!rows.empty()) {
             const auto& r = rows[0];
-            const bool device_account = r.is_null(1);
+            const bool device_account = r.is_null(kHashColumn);
             if (device_account) {
                 // Device accounts answer only to the device they were created on.
-                if (!req.password.empty() || !equal_secret(r.str(4), req.machine)) {
+                if (!req.password.empty() || !equal_secret(r.str(kMachineColumn), req.machine)) {
                     return count_failure();
                 }
             } else {
                 if (req.password.empty()) return count_failure();
-                const auto hash = hash_password(req.password, r.str(2), static_cast<int>(r.i64(3)));
-                if (!equal_secret(hash, r.str(1))) return count_failure();
+                const auto hash = hash_password(req.password, r.str(kSaltColumn),
+                                                static_cast<int>(r.i64(kIterationsColumn)));
+                if (!equal_secret(hash, r.str(kHashColumn))) return count_failure();
             }
-            redis_.command({"DEL", fail_key});
-            auto user = find_user(r.i64(0));
-            if (!user) return R::fail(Errno::kFailure, "account without treasure");
-            return R{0, {}, {*user, false}};
+            // Only a counter that exists needs forgetting: most logins had no failure before.
+            if (!failures.is_nil()) redis_.command({"DEL", fail_key});
+            if (r.is_null(8)) return R::fail(Errno::kFailure, "account without treasure");
+            return R{0, {}, {user_from(r), false}};
         }
         // Create: account, treasure and the register log row in one transaction.
         std::optional<std::string> hash;

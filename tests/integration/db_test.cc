@@ -102,6 +102,13 @@ TEST_CASE("a device account is created with the initial treasure and logs in aga
     REQUIRE(again.ok());
     CHECK_FALSE(again.value.created);
     CHECK(again.value.user.user_id == first.value.user.user_id);
+    // A login reads the whole record, as the creation answered it.
+    CHECK(again.value.user.account == "ann");
+    CHECK(again.value.user.name == "ann");
+    CHECK(again.value.user.score == 10000);
+    CHECK(again.value.user.diamond == 10);
+    CHECK(again.value.user.gender == 2);
+    CHECK_FALSE(again.value.user.robot);
     // The register change is in the log, with before/after.
     CHECK(st.schema.exec("SELECT score_before, score_after, change_type FROM treasure_log") ==
           "0\t10000\t1\n");
@@ -139,6 +146,33 @@ TEST_CASE("password accounts check the password and lock after repeated failures
     }
     // Locked now, even with the right password.
     CHECK(s->register_or_login(req).code == codec::to_int(Errno::kTooManyFailures));
+}
+
+TEST_CASE("a successful login forgets earlier failures", "[db]") {
+    Storage st;
+    auto s = st.store();
+    auto req = device("cora");
+    req.password = "s3cret";
+    REQUIRE(s->register_or_login(req).ok());
+    auto wrong = req;
+    wrong.password = "nope";
+    // Two failures, a success, two more: five in all, but never three since the last success.
+    for (int round = 0; round < 2; ++round) {
+        for (int i = 0; i < 2; ++i) {
+            CHECK(s->register_or_login(wrong).code == codec::to_int(Errno::kWrongPassword));
+        }
+        CHECK(s->register_or_login(req).ok());
+    }
+}
+
+TEST_CASE("an account whose treasure row is missing is refused at login", "[db]") {
+    Storage st;
+    auto s = st.store();
+    REQUIRE(s->register_or_login(device("dora")).ok());
+    st.schema.exec(
+        "DELETE FROM treasure WHERE user_id = (SELECT user_id FROM accounts WHERE "
+        "account = 'dora')");
+    CHECK(s->register_or_login(device("dora")).code == codec::to_int(Errno::kFailure));
 }
 
 TEST_CASE("bad register fields are refused and change nothing", "[db]") {
