@@ -36,8 +36,15 @@ int64_t to_i64(std::string_view s) {
     return v;
 }
 
+// The columns user_from() reads, in its order: one list for every query that builds a user, so
+// that the login's credential columns after it cannot drift out of place.
+#define TB_USER_COLUMNS                                                                    \
+    "a.user_id, a.account, a.name, a.icon, a.gender, a.level, a.phone, a.robot, t.score, " \
+    "t.diamond"
+constexpr std::size_t kScoreColumn = 8;
+constexpr std::size_t kUserColumns = 10;
+
 common::UserRecord user_from(const common::Row& r) {
-    // user_id, account, name, icon, gender, level, phone, robot, score, diamond
     common::UserRecord u;
     u.user_id = r.i64(0);
     u.account = r.str(1);
@@ -47,26 +54,26 @@ common::UserRecord user_from(const common::Row& r) {
     u.level = static_cast<int32_t>(r.i64(5));
     u.phone = r.str(6);
     u.robot = r.i64(7) != 0;
-    u.score = r.i64(8);
+    u.score = r.i64(kScoreColumn);
     u.diamond = r.i64(9);
     return u;
 }
 
-constexpr std::string_view kSelectUser =
-    "SELECT a.user_id, a.account, a.name, a.icon, a.gender, a.level, a.phone, a.robot, "
-    "t.score, t.diamond FROM accounts a JOIN treasure t ON t.user_id = a.user_id "
-    "WHERE a.user_id = ?";
+constexpr std::string_view kSelectUser = "SELECT " TB_USER_COLUMNS
+                                         " FROM accounts a JOIN treasure t ON t.user_id = "
+                                         "a.user_id WHERE a.user_id = ?";
 
-// A login's read: kSelectUser's columns (score and diamond NULL if the treasure row is
-// missing), then the credentials.
+// A login's read: the user's columns (score and diamond NULL if the treasure row is missing),
+// then the credentials.
 constexpr std::string_view kSelectLogin =
-    "SELECT a.user_id, a.account, a.name, a.icon, a.gender, a.level, a.phone, a.robot, "
-    "t.score, t.diamond, a.password_hash, a.password_salt, a.password_iterations, a.machine "
+    "SELECT " TB_USER_COLUMNS
+    ", a.password_hash, a.password_salt, a.password_iterations, a.machine "
     "FROM accounts a LEFT JOIN treasure t ON t.user_id = a.user_id WHERE a.account = ?";
-constexpr std::size_t kHashColumn = 10;
-constexpr std::size_t kSaltColumn = 11;
-constexpr std::size_t kIterationsColumn = 12;
-constexpr std::size_t kMachineColumn = 13;
+#undef TB_USER_COLUMNS
+constexpr std::size_t kHashColumn = kUserColumns;
+constexpr std::size_t kSaltColumn = kUserColumns + 1;
+constexpr std::size_t kIterationsColumn = kUserColumns + 2;
+constexpr std::size_t kMachineColumn = kUserColumns + 3;
 
 // "user:delta:score,..." kept with the round so a repeat answers the first result.
 std::string encode_outcome(const std::vector<common::SettledUser>& users) {
@@ -245,7 +252,8 @@ Outcome<common::RegisterReply> Store::register_or_login(const common::RegisterRe
             }
             // Only a counter that exists needs forgetting: most logins had no failure before.
             if (!failures.is_nil()) redis_.command({"DEL", fail_key});
-            if (r.is_null(8)) return R::fail(Errno::kFailure, "account without treasure");
+            if (r.is_null(kScoreColumn))
+                return R::fail(Errno::kFailure, "account without treasure");
             return R{0, {}, {user_from(r), false}};
         }
         // Create: account, treasure and the register log row in one transaction.
