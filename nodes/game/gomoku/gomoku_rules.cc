@@ -119,8 +119,12 @@ const std::array<Shape, kPatterns>& shape_table() {
 // for every candidate, and the checks were most of its time.
 constexpr int kPadded = kLines + 2 * kCentre;
 constexpr int kOffBoard = 3;
-// A step along each line direction (kDirs) in the padded array.
-constexpr int kSteps[4] = {1, kPadded, kPadded + 1, 1 - kPadded};
+// A step along each line direction of kDirs, in the padded array.
+constexpr std::array<int, 4> kSteps = [] {
+    std::array<int, 4> steps{};
+    for (std::size_t d = 0; d < steps.size(); ++d) steps[d] = kDirs[d][1] * kPadded + kDirs[d][0];
+    return steps;
+}();
 
 struct PaddedBoard {
     std::array<uint8_t, kPadded * kPadded> cells{};
@@ -140,7 +144,7 @@ struct PaddedBoard {
 // read of each cell: a cell is empty to both, own to the one whose stone it is and blocked to
 // the other, and blocked to both off the board.
 void shape_indices(const PaddedBoard& b, int x, int y, int dir, int& index0, int& index1) {
-    const int step = kSteps[dir];
+    const int step = kSteps[static_cast<std::size_t>(dir)];
     const int centre = PaddedBoard::at(x, y);
     // by cell value (0 empty, 1 chair 0, 2 chair 1, 3 off the board): what it is to each chair
     static constexpr int kTo0[4] = {kEmpty, kOwn, kBlocked, kBlocked};
