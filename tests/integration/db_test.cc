@@ -58,6 +58,11 @@ common::RegisterRequest device(std::string account, std::string machine = "devic
     return r;
 }
 
+common::RegisterRequest with_password(common::RegisterRequest r, std::string password) {
+    r.password = std::move(password);
+    return r;
+}
+
 int64_t user(db::Store& s, const std::string& account) {
     auto r = s.register_or_login(device(account));
     REQUIRE(r.ok());
@@ -120,16 +125,14 @@ TEST_CASE("a device account answers only to its device", "[db]") {
     REQUIRE(s->register_or_login(device("bob", "bob-phone-0000001")).ok());
     auto other = s->register_or_login(device("bob", "someone-else-0001"));
     CHECK(other.code == codec::to_int(Errno::kWrongPassword));
-    auto with_password = device("bob", "bob-phone-0000001");
-    with_password.password = "guess";
-    CHECK(s->register_or_login(with_password).code == codec::to_int(Errno::kWrongPassword));
+    const auto guessed = with_password(device("bob", "bob-phone-0000001"), "guess");
+    CHECK(s->register_or_login(guessed).code == codec::to_int(Errno::kWrongPassword));
 }
 
 TEST_CASE("password accounts check the password and lock after repeated failures", "[db]") {
     Storage st;
     auto s = st.store();
-    auto req = device("carol");
-    req.password = "s3cret";
+    const auto req = with_password(device("carol"), "s3cret");
     REQUIRE(s->register_or_login(req).ok());
     // The hash and salt are stored, never the password.
     const auto row = st.schema.exec(
@@ -139,8 +142,7 @@ TEST_CASE("password accounts check the password and lock after repeated failures
     CHECK(st.schema.exec("SELECT COUNT(*) FROM accounts WHERE password_hash LIKE '%s3cret%'") ==
           "0\n");
     REQUIRE(s->register_or_login(req).ok());
-    auto wrong = req;
-    wrong.password = "nope";
+    const auto wrong = with_password(req, "nope");
     for (int i = 0; i < 3; ++i) {
         CHECK(s->register_or_login(wrong).code == codec::to_int(Errno::kWrongPassword));
     }
@@ -151,11 +153,9 @@ TEST_CASE("password accounts check the password and lock after repeated failures
 TEST_CASE("a successful login forgets earlier failures", "[db]") {
     Storage st;
     auto s = st.store();
-    auto req = device("cora");
-    req.password = "s3cret";
+    const auto req = with_password(device("cora"), "s3cret");
     REQUIRE(s->register_or_login(req).ok());
-    auto wrong = req;
-    wrong.password = "nope";
+    const auto wrong = with_password(req, "nope");
     // Two failures, a success, two more: five in all, but never three since the last success.
     for (int round = 0; round < 2; ++round) {
         for (int i = 0; i < 2; ++i) {
