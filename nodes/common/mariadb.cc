@@ -480,10 +480,10 @@ void MariaDb::connect() {
     const std::string endpoint =
         use_socket ? cfg_.unix_socket : fmt::format("{}:{}", cfg_.host, cfg_.port);
 
-    if (!mysql_real_connect(mysql.get(), use_socket ? "localhost" : cfg_.host.c_str(),
-                            cfg_.user.c_str(), cfg_.password.c_str(),
-                            cfg_.database.empty() ? nullptr : cfg_.database.c_str(), cfg_.port,
-                            use_socket ? cfg_.unix_socket.c_str() : nullptr, 0)) {
+    if (!mysql_real_connect(
+            mysql.get(), use_socket ? "localhost" : cfg_.host.c_str(), cfg_.user.c_str(),
+            cfg_.password.c_str(), cfg_.database.empty() ? nullptr : cfg_.database.c_str(),
+            cfg_.port, use_socket ? cfg_.unix_socket.c_str() : nullptr, CLIENT_MULTI_STATEMENTS)) {
         // Every connect failure is kConnection, whatever the code (access denied included):
         // the caller's question is only "do I have a connection".
         throw DbException(DbStatus::kConnection, mysql_errno(mysql.get()),
@@ -525,10 +525,11 @@ MYSQL* MariaDb::handle() {
     return mysql_.get();
 }
 
-void MariaDb::fail(std::string_view what, std::string_view sql) {
+void MariaDb::fail(std::string_view what, std::string_view sql, bool redact) {
     const unsigned code = mysql_ ? mysql_errno(mysql_.get()) : 0;
-    DbException error =
-        make_error(code, mysql_ ? mysql_error(mysql_.get()) : "not connected", what, sql);
+    std::string text = mysql_ ? mysql_error(mysql_.get()) : "not connected";
+    if (redact) text = redact_values(code, text);
+    DbException error = make_error(code, text, what, sql);
     if (breaks_connection(code)) close();
     throw error;
 }
@@ -562,25 +563,56 @@ Rows MariaDb::query(std::string_view sql) {
     if (mysql_real_query(mysql, sql.data(), static_cast<unsigned long>(sql.size())) != 0) {
         fail("query", sql);
     }
+    Rows rows = take_result(sql);
+    drain_results(sql);
+    return rows;
+}
+
+Rows MariaDb::take_result(std::string_view sql) {
+    MYSQL* mysql = mysql_.get();
     Rows rows;
     ResultPtr result(mysql_store_result(mysql));
     if (!result) {
         if (mysql_field_count(mysql) != 0) fail("store result", sql);
-    } else {
-        const unsigned columns = mysql_num_fields(result.get());
-        rows.reserve(static_cast<std::size_t>(mysql_num_rows(result.get())));
-        while (MYSQL_ROW row = mysql_fetch_row(result.get())) {
-            const unsigned long* lengths = mysql_fetch_lengths(result.get());
-            std::vector<std::optional<std::string>> values(columns);
-            for (unsigned c = 0; c < columns; ++c) {
-                if (row[c]) values[c].emplace(row[c], lengths[c]);
-            }
-            rows.emplace_back(std::move(values));
-        }
-        result.reset();
+        return rows;
     }
-    drain_results(sql);
+    const unsigned columns = mysql_num_fields(result.get());
+    rows.reserve(static_cast<std::size_t>(mysql_num_rows(result.get())));
+    while (MYSQL_ROW row = mysql_fetch_row(result.get())) {
+        const unsigned long* lengths = mysql_fetch_lengths(result.get());
+        std::vector<std::optional<std::string>> values(columns);
+        for (unsigned c = 0; c < columns; ++c) {
+            if (row[c]) values[c].emplace(row[c], lengths[c]);
+        }
+        rows.emplace_back(std::move(values));
+    }
     return rows;
+}
+
+std::vector<Rows> MariaDb::query_batch(std::string_view sql, std::string_view label) {
+    MYSQL* mysql = handle();
+    if (mysql_real_query(mysql, sql.data(), static_cast<unsigned long>(sql.size())) != 0) {
+        fail("batch", label, true);
+    }
+    std::vector<Rows> results;
+    results.push_back(take_result(label));
+    while (mysql_more_results(mysql)) {
+        // > 0: the next statement failed, and the server ran none after it.
+        if (mysql_next_result(mysql) > 0) fail("batch", label, true);
+        results.push_back(take_result(label));
+    }
+    return results;
+}
+
+std::string MariaDb::quote(std::string_view value) {
+    MYSQL* mysql = handle();
+    std::string out(value.size() * 2 + 3, '\0');
+    out[0] = '\'';
+    const unsigned long n = mysql_real_escape_string(mysql, out.data() + 1, value.data(),
+                                                     static_cast<unsigned long>(value.size()));
+    out[n + 1] = '\'';
+    out.resize(n + 2);
+    return out;
 }
 
 void MariaDb::drain_results(std::string_view sql) {

@@ -366,98 +366,34 @@ Outcome<common::SettleReply> Store::settle(const common::SettleRequest& req) {
     common::SettleReply reply;
     reply.round_id = req.round_id;
     std::vector<std::pair<int64_t, int64_t>> ranked;
-    // Every statement covers all the round's users at once: a settlement is seven round trips
-    // to MariaDB (begin, lock, robot flags, round row, log rows, balances, commit) whatever the
-    // table size.
-    const std::string marks = placeholders(users.size(), "?");
-    const auto user_params = [&] {
-        std::vector<common::detail::Param> p;
-        for (const int64_t uid : users) p.push_back(common::detail::to_param(uid));
-        return p;
-    };
-    const int32_t code = common::with_transaction(mysql_, [&](common::MariaDb& db) -> int32_t {
-        reply.users.clear();
-        ranked.clear();
-        // Lock in id order: two rounds over the same users never wait on each other in a cycle.
-        // (Only treasure rows: a join would lock accounts rows in whatever order the optimizer
-        // picks, and deadlock. The robot flag never changes, so it is read without a lock.)
-        auto ids = user_params();
-        const auto rows = db.prepare(
-                                "SELECT user_id, score, diamond FROM treasure WHERE user_id "
-                                "IN (" +
-                                marks + ") ORDER BY user_id FOR UPDATE")
-                              .query_params(ids);
-        if (rows.size() != users.size()) return codec::to_int(Errno::kInvalidField);
-        std::map<int64_t, Balance> before;
-        std::map<int64_t, int64_t> balances;
-        for (const auto& r : rows) {
-            before[r.i64(0)] = Balance{r.i64(1), r.i64(2), false};
-            balances[r.i64(0)] = r.i64(1);
-        }
-        auto robot_ids = user_params();
-        for (const auto& r :
-             db.prepare("SELECT user_id FROM accounts WHERE robot = 1 AND user_id IN (" + marks +
-                        ")")
-                 .query_params(robot_ids)) {
-            before[r.i64(0)].robot = true;
-        }
-        const auto deltas = clamp_transfers(req.transfers, balances);
-        int64_t sum = 0;
-        for (const auto& [uid, d] : deltas) {
-            sum += d;
-            reply.users.push_back({uid, d, before[uid].score + d});
-        }
-        if (sum != 0) throw std::logic_error("settlement is not zero-sum");
-        std::string seats;
-        for (const int64_t seat : req.seats) {
-            seats += (seats.empty() ? "" : ",") + std::to_string(seat);
-        }
-        // The round row first: its primary key is what makes a repeat (or a concurrent one) a
-        // no-op that answers the first result.
+    // What with_transaction() does, unrolled: the transaction's begin and commit ride in the
+    // batches of settle_once() instead of costing a round trip each.
+    constexpr int kAttempts = 5;
+    int32_t code = 0;
+    for (int attempt = 1;; ++attempt) {
         try {
-            db.prepare(
-                  "INSERT INTO rounds (round_id, game, level, node, seats, seed, result, outcome) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-                .exec(req.round_id, req.game, req.level, req.node, seats, req.seed, req.result,
-                      encode_outcome(reply.users));
+            code = settle_once(req, users, reply, ranked);
+            break;
         } catch (const DbException& e) {
-            if (e.status() != DbStatus::kDuplicate) throw;
-            const auto seen =
-                db.prepare("SELECT outcome FROM rounds WHERE round_id = ?").query(req.round_id);
-            reply.repeated = true;
-            reply.users =
-                seen.empty() ? std::vector<common::SettledUser>{} : decode_outcome(seen[0].str(0));
-            return 0;
-        }
-        const std::string key = "round:" + req.round_id;
-        std::vector<common::detail::Param> log;
-        std::vector<common::detail::Param> update;
-        for (const auto& [uid, d] : deltas) {
-            const Balance& b = before[uid];
-            for (const auto& p :
-                 {common::detail::to_param(uid), common::detail::to_param(common::kChangeRound),
-                  common::detail::to_param(key), common::detail::to_param(b.score),
-                  common::detail::to_param(b.score + d), common::detail::to_param(b.diamond),
-                  common::detail::to_param(b.diamond)}) {
-                log.push_back(p);
+            mysql_.rollback();
+            if (e.status() == DbStatus::kRetry && attempt < kAttempts) {
+                common::detail::retry_backoff(attempt);
+                continue;
             }
-            update.push_back(common::detail::to_param(uid));
-            update.push_back(common::detail::to_param(b.score + d));
-            if (!b.robot) ranked.emplace_back(uid, b.score + d);
+            if (e.status() != DbStatus::kDuplicate) throw;
+            // The round row is the only insert whose key a repeat can collide with: a repeat
+            // (or a concurrent twin that committed first) answers the first result.
+            const auto seen =
+                mysql_.prepare("SELECT outcome FROM rounds WHERE round_id = ?").query(req.round_id);
+            if (seen.empty()) throw;
+            reply.repeated = true;
+            reply.users = decode_outcome(seen[0].str(0));
+            return {0, {}, std::move(reply)};
+        } catch (...) {
+            mysql_.rollback();
+            throw;
         }
-        db.prepare(
-              "INSERT INTO treasure_log (user_id, change_type, change_key, score_before, "
-              "score_after, diamond_before, diamond_after) VALUES " +
-              placeholders(deltas.size(), "(?, ?, ?, ?, ?, ?, ?)"))
-            .exec_params(log);
-        std::string cases;
-        for (std::size_t i = 0; i < deltas.size(); ++i) cases += " WHEN ? THEN ?";
-        for (const auto& [uid, d] : deltas) update.push_back(common::detail::to_param(uid));
-        db.prepare("UPDATE treasure SET score = CASE user_id" + cases + " END WHERE user_id IN (" +
-                   placeholders(deltas.size(), "?") + ")")
-            .exec_params(update);
-        return 0;
-    });
+    }
     if (code != 0) return R::fail(static_cast<Errno>(code), "unknown user in round");
     if (!ranked.empty()) {
         std::vector<std::string> zadd{"ZADD", redis_.key("rank")};
@@ -468,6 +404,80 @@ Outcome<common::SettleReply> Store::settle(const common::SettleRequest& req) {
         redis_.command(zadd);
     }
     return {0, {}, std::move(reply)};
+}
+
+int32_t Store::settle_once(const common::SettleRequest& req, const std::set<int64_t>& users,
+                           common::SettleReply& reply,
+                           std::vector<std::pair<int64_t, int64_t>>& ranked) {
+    reply.users.clear();
+    ranked.clear();
+    if (mysql_.in_transaction()) {
+        throw DbException(DbStatus::kError, 0, "settle inside an open transaction");
+    }
+    // A settlement is two round trips to MariaDB whatever the table size, each a batch of
+    // statements covering all the round's users. The batches are text: ids and amounts are
+    // integers we format, every string goes through quote().
+    std::string ids;
+    for (const int64_t uid : users) ids += (ids.empty() ? "" : ", ") + std::to_string(uid);
+    // Lock in id order: two rounds over the same users never wait on each other in a cycle.
+    // (Only treasure rows: a join would lock accounts rows in whatever order the optimizer
+    // picks, and deadlock. The robot flag never changes, so it is read without a lock.)
+    const auto read = mysql_.query_batch(
+        "START TRANSACTION; SELECT user_id, score, diamond FROM treasure WHERE user_id IN (" + ids +
+            ") ORDER BY user_id FOR UPDATE; SELECT user_id FROM accounts WHERE robot = 1 "
+            "AND user_id IN (" +
+            ids + ")",
+        "settle: lock the balances");
+    if (read.size() != 3 || read[1].size() != users.size()) {
+        mysql_.rollback();
+        return codec::to_int(Errno::kInvalidField);
+    }
+    std::map<int64_t, Balance> before;
+    std::map<int64_t, int64_t> balances;
+    for (const auto& r : read[1]) {
+        before[r.i64(0)] = Balance{r.i64(1), r.i64(2), false};
+        balances[r.i64(0)] = r.i64(1);
+    }
+    for (const auto& r : read[2]) before[r.i64(0)].robot = true;
+    const auto deltas = clamp_transfers(req.transfers, balances);
+    int64_t sum = 0;
+    for (const auto& [uid, d] : deltas) {
+        sum += d;
+        reply.users.push_back({uid, d, before[uid].score + d});
+    }
+    if (sum != 0) throw std::logic_error("settlement is not zero-sum");
+    std::string seats;
+    for (const int64_t seat : req.seats) {
+        seats += (seats.empty() ? "" : ",") + std::to_string(seat);
+    }
+    // The round row first: its primary key is what makes a repeat (or a concurrent one) fail
+    // here as a duplicate before anything else runs; settle() then answers the first result.
+    std::string sql =
+        "INSERT INTO rounds (round_id, game, level, node, seats, seed, result, outcome) VALUES (" +
+        mysql_.quote(req.round_id) + ", " + mysql_.quote(req.game) + ", " +
+        std::to_string(req.level) + ", " + mysql_.quote(req.node) + ", " + mysql_.quote(seats) +
+        ", " + mysql_.quote(req.seed) + ", " + mysql_.quote(req.result) + ", " +
+        mysql_.quote(encode_outcome(reply.users)) +
+        "); INSERT INTO treasure_log (user_id, change_type, change_key, score_before, "
+        "score_after, diamond_before, diamond_after) VALUES ";
+    const std::string key = mysql_.quote("round:" + req.round_id);
+    std::string cases;
+    bool first = true;
+    for (const auto& [uid, d] : deltas) {
+        const Balance& b = before[uid];
+        const std::string id = std::to_string(uid);
+        const std::string after = std::to_string(b.score + d);
+        sql += (first ? "(" : ", (") + id + ", " + std::to_string(common::kChangeRound) + ", " +
+               key + ", " + std::to_string(b.score) + ", " + after + ", " +
+               std::to_string(b.diamond) + ", " + std::to_string(b.diamond) + ")";
+        cases += " WHEN " + id + " THEN " + after;
+        first = false;
+        if (!b.robot) ranked.emplace_back(uid, b.score + d);
+    }
+    sql += "; UPDATE treasure SET score = CASE user_id" + cases + " END WHERE user_id IN (" + ids +
+           "); COMMIT";
+    mysql_.query_batch(sql, "settle: write the round");
+    return 0;
 }
 
 Outcome<common::TreasureReply> Store::change_treasure(const common::ChangeTreasureRequest& req) {

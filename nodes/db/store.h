@@ -10,7 +10,9 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nodes/common/db_api.h"
@@ -77,6 +79,11 @@ private:
                       int64_t diamond_delta, int32_t change_type, const std::string& key);
     std::optional<common::UserRecord> find_user(int64_t user_id);
     void rank(int64_t user_id, int64_t score);
+    // One attempt at settle(): the round's balances locked and read, then written with the
+    // round and log rows and committed. Throws DbException (the caller rolls back).
+    int32_t settle_once(const common::SettleRequest& req, const std::set<int64_t>& users,
+                        common::SettleReply& reply,
+                        std::vector<std::pair<int64_t, int64_t>>& ranked);
     // The leaderboard's first common::kMaxRankingTop entries with their names: two round trips.
     std::vector<common::RankingEntry> read_ranking();
     int64_t today() const;

@@ -367,6 +367,71 @@ TEST_CASE("mariadb: a duplicate key is kDuplicate, without the value in the mess
     CHECK(db.connected());
 }
 
+TEST_CASE("mariadb: query_batch returns each statement's rows and stops at the first failure",
+          "[storage]") {
+    TestSchema schema;
+    MariaDb db = connected(mariadb_config(schema));
+    db.execute("CREATE TABLE kv (id INT PRIMARY KEY, v VARBINARY(200) NOT NULL) ENGINE=InnoDB");
+
+    // Values reach the text only through quote(): quotes, backslashes, NUL, 4-byte UTF-8 and
+    // SQL that would run if it were not escaped all arrive unchanged.
+    const std::vector<std::string> values{"plain",
+                                          "it's",
+                                          "back\\slash",
+                                          std::string("nul\0byte", 8),
+                                          "\xF0\x9F\x83\x8F",
+                                          "'); DROP TABLE kv; --",
+                                          ""};
+    std::string sql;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        sql += "INSERT INTO kv VALUES (" + std::to_string(i) + ", " + db.quote(values[i]) + "); ";
+    }
+    sql += "SELECT v FROM kv ORDER BY id; SELECT COUNT(*) FROM kv";
+    const auto results = db.query_batch(sql, "test: insert values");
+    REQUIRE(results.size() == values.size() + 2);
+    for (std::size_t i = 0; i < values.size(); ++i) CHECK(results[i].empty());
+    REQUIRE(results[values.size()].size() == values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        CHECK(results[values.size()][i].str(0) == values[i]);
+    }
+    CHECK(results[values.size() + 1][0].i64(0) == static_cast<int64_t>(values.size()));
+
+    // A failing statement: those before it ran, none after it did, and the message names the
+    // label, never the SQL or the values in it. The connection stays usable.
+    const DbException dup = db_error([&] {
+        db.query_batch(
+            "INSERT INTO kv VALUES (100, 'first'); INSERT INTO kv VALUES (0, "
+            "'secret-value'); INSERT INTO kv VALUES (101, 'after')",
+            "test: the duplicate");
+    });
+    CHECK(dup.status() == DbStatus::kDuplicate);
+    const std::string message = dup.what();
+    CHECK(message.find("test: the duplicate") != std::string::npos);
+    CHECK(message.find("secret-value") == std::string::npos);
+    CHECK(message.find("INSERT") == std::string::npos);
+    CHECK(db.connected());
+    CHECK(db.query("SELECT COUNT(*) FROM kv WHERE id = 100")[0].i64(0) == 1);
+    CHECK(db.query("SELECT COUNT(*) FROM kv WHERE id = 101")[0].i64(0) == 0);
+
+    // A transaction begun in a batch is open after it, and a rollback undoes its work.
+    db.query_batch("START TRANSACTION; INSERT INTO kv VALUES (200, 'undone')", "test: begin");
+    CHECK(db.in_transaction());
+    db.rollback();
+    CHECK_FALSE(db.in_transaction());
+    CHECK(db.query("SELECT COUNT(*) FROM kv WHERE id = 200")[0].i64(0) == 0);
+
+    // A batch ending in COMMIT leaves no transaction open.
+    db.query_batch("START TRANSACTION; INSERT INTO kv VALUES (201, 'kept'); COMMIT",
+                   "test: commit");
+    CHECK_FALSE(db.in_transaction());
+    CHECK(db.query("SELECT COUNT(*) FROM kv WHERE id = 201")[0].i64(0) == 1);
+
+    db.close();
+    CHECK(db_error([&] { db.quote("x"); }).status() == DbStatus::kConnection);
+    CHECK(db_error([&] { db.query_batch("SELECT 1", "test: closed"); }).status() ==
+          DbStatus::kConnection);
+}
+
 TEST_CASE("mariadb: the statement cache returns one Statement per SQL text", "[storage]") {
     TestSchema schema;
     MariaDb db = connected(mariadb_config(schema));
