@@ -426,8 +426,11 @@ void Room::check_sessions() {
     }
     std::erase_if(proxy_missing_since_,
                   [&](const auto& kv) { return by_proxy.count(kv.first) == 0; });
-    for (const auto& [proxy, parts] : by_proxy) {
-        for (const auto& part : parts) {
+    // Not a structured binding: clang before 16 cannot capture one in a lambda (C++20 allows
+    // it), and the fuzz build uses clang 14.
+    for (const auto& entry : by_proxy) {
+        const std::string& proxy = entry.first;
+        for (const auto& part : entry.second) {
             host_.check_sessions(proxy, part,
                                  [this, proxy, part](int32_t code, std::vector<uint64_t> gone) {
                                      on_sessions_checked(proxy, part, code, gone);
