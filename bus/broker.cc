@@ -174,7 +174,7 @@ void Broker::on_ready(Incoming& in) {
     if (auto known = workers_.find(in.routing_id); known != workers_.end()) {
         // READY again on a live connection (the node thought it lost us): refresh, no delta.
         known->second.last_seen = Clock::now();
-        send_command(in.routing_id, Command::kReady);
+        send_ready_ack(in.routing_id);
         return;
     }
     if (auto other = rid_by_name_.find(ready.name); other != rid_by_name_.end()) {
@@ -206,7 +206,7 @@ void Broker::on_ready(Incoming& in) {
     s.workers.push_back(in.routing_id);
     spdlog::info("broker: {} ready for service {} (pid {} on {}, capacity {})", name, svc,
                  pos->second.info.pid, pos->second.info.host, pos->second.info.capacity);
-    send_command(in.routing_id, Command::kReady);
+    send_ready_ack(in.routing_id);
     announce_delta("up", pos->second, "ready");
     dispatch(s);
 }
@@ -674,6 +674,18 @@ void Broker::send_command(const std::string& rid, Command cmd, uint16_t flags, i
     e.source = "manager";
     zmq::message_t empty;
     send(rid, e, empty);
+}
+
+void Broker::send_ready_ack(const std::string& rid) {
+    ReadyAckBody ack;
+    ack.heartbeat_ms = options_.heartbeat.count();
+    ack.liveness = options_.liveness;
+    Envelope e;
+    e.command = Command::kReady;
+    e.source = "manager";
+    const std::string body = codec::encode(ack);
+    zmq::message_t msg(body.data(), body.size());
+    send(rid, e, msg);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -134,6 +134,8 @@ private:
     void reply_body(const std::string& rid, const codec::Envelope& req, std::string_view body);
     void send_command(const std::string& rid, codec::Command cmd, uint16_t flags = 0,
                       int32_t code = 0, std::string_view text = {});
+    // READY's answer, with the heartbeat timing the node is to adopt.
+    void send_ready_ack(const std::string& rid);
     bool send(const std::string& rid, const codec::Envelope& env, zmq::message_t& body);
 
     void remove_worker(const std::string& rid, std::string_view reason);

@@ -160,6 +160,25 @@ void Node::send_ready() {
     send(e, codec::encode(r));
 }
 
+void Node::adopt_timing(std::string_view ack_body) {
+    ReadyAckBody ack;
+    if (ack_body.empty() || codec::decode(ack_body, ack) != codec::MsgError::kOk) return;
+    if (ack.heartbeat_ms < kMinHeartbeatMs || ack.heartbeat_ms > kMaxHeartbeatMs ||
+        ack.liveness < kMinLiveness || ack.liveness > kMaxLiveness) {
+        spdlog::warn("bus: {} ignores the manager's heartbeat timing ({} ms x {}): out of range",
+                     name_, ack.heartbeat_ms, ack.liveness);
+        return;
+    }
+    const std::chrono::milliseconds heartbeat(ack.heartbeat_ms);
+    if (heartbeat == options_.heartbeat && ack.liveness == options_.liveness) return;
+    spdlog::info("bus: {} takes the manager's heartbeat timing: every {} ms, silent after {}",
+                 name_, ack.heartbeat_ms, ack.liveness);
+    options_.heartbeat = heartbeat;
+    options_.liveness = ack.liveness;
+    loop_.cancel(heartbeat_timer_);
+    heartbeat_timer_ = loop_.add_repeating(heartbeat, [this] { tick(); });
+}
+
 void Node::tick() {
     const auto now = Clock::now();
     if (sub_ && !synced_ && !syncing_) resync();
@@ -256,6 +275,7 @@ void Node::on_readable() {
 void Node::dispatch(Incoming& in) {
     switch (in.env.command) {
         case Command::kReady:
+            adopt_timing(in.body_view());
             if (state_ != NodeState::kRegistered) {
                 state_ = NodeState::kRegistered;
                 backoff_ = std::chrono::milliseconds(0);

@@ -39,6 +39,7 @@ struct NodeOptions {
     int64_t capacity = 0;     // most load this node takes (0 = no limit)
     bool idempotent = false;  // the broker may requeue a request once if this node dies
     std::string version = "0.1.0";
+    // Until registered: the manager's answer to READY replaces both with its own settings.
     std::chrono::milliseconds heartbeat{1000};
     int liveness = 3;
     std::chrono::milliseconds default_timeout{5000};
@@ -105,6 +106,10 @@ public:
     void on_any_request(RequestHandler h);
     void on_any_push(PushHandler h);
 
+    // The heartbeat timing in force: the options' until the manager's took over.
+    std::chrono::milliseconds heartbeat() const noexcept { return options_.heartbeat; }
+    int liveness() const noexcept { return options_.liveness; }
+
     // Lifecycle events.
     void on_registered(std::function<void()> fn) { on_registered_ = std::move(fn); }
     void on_drain(std::function<void(bool open)> fn) { on_drain_ = std::move(fn); }
@@ -157,6 +162,8 @@ private:
 
     void connect();
     void send_ready();
+    // Takes the heartbeat timing from the broker's answer to READY (see ReadyAckBody).
+    void adopt_timing(std::string_view ack_body);
     void tick();
     void send_heartbeat();
     void on_readable();

@@ -67,6 +67,25 @@ struct ReadyBody {
     }
 };
 
+// The broker's answer to READY carries its heartbeat timing, and the node adopts it: both ends
+// then heartbeat on one schedule and give up on each other after the same silence, whatever the
+// manager's settings. An empty body (a manager before this field) leaves the node's own.
+inline constexpr int64_t kMinHeartbeatMs = 50;
+inline constexpr int64_t kMaxHeartbeatMs = 60000;
+inline constexpr int32_t kMinLiveness = 2;
+inline constexpr int32_t kMaxLiveness = 100;
+
+struct ReadyAckBody {
+    int64_t heartbeat_ms = 0;
+    int32_t liveness = 0;
+
+    template <class S, class F>
+    static void fields(S& s, F&& f) {
+        f("heartbeat_ms", s.heartbeat_ms);
+        f("liveness", s.liveness);
+    }
+};
+
 struct HeartbeatBody {
     int64_t load = 0;
     bool degraded = false;  // e.g. db with storage down: registered but failing fast

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "bus/node.h"
+#include "bus/protocol.h"
 #include "bus/security.h"
 
 namespace tb::manager {
@@ -51,10 +52,14 @@ void bind_manager_config(common::ConfigSchema& schema, ManagerConfig& cfg) {
     schema.add(
         "manager.metrics", &cfg.metrics,
         "endpoint of the Prometheus page GET /metrics (empty: tcp://*:base+3545; off: none)");
-    schema.add("manager.heartbeat_ms", &cfg.heartbeat_ms, "heartbeat interval both ways")
-        .range(50, 60000);
-    schema.add("manager.liveness", &cfg.liveness, "missed heartbeats before a worker expires")
-        .range(2, 100);
+    schema
+        .add("manager.heartbeat_ms", &cfg.heartbeat_ms,
+             "heartbeat interval both ways (nodes take it from the manager)")
+        .range(bus::kMinHeartbeatMs, bus::kMaxHeartbeatMs);
+    schema
+        .add("manager.liveness", &cfg.liveness,
+             "missed heartbeats before a worker expires, or a node gives up on the manager")
+        .range(bus::kMinLiveness, bus::kMaxLiveness);
     schema
         .add("manager.queue_deadline_ms", &cfg.queue_deadline_ms,
              "how long a request waits for a worker before 'no service'")
@@ -80,25 +85,8 @@ void ManagerConfig::check() const {
     if (curve && !bus::is_z85_key(curve_secret_key)) {
         throw std::invalid_argument("curve.enabled is true but curve.secret_key is not a Z85 key");
     }
-    // Nodes heartbeat at their own fixed interval and give up on a manager they have not heard
-    // for liveness of those: the manager's timing has to fit theirs both ways, or idle nodes
-    // are expired between two of their heartbeats, or reconnect between two of the manager's.
-    const bus::NodeOptions node;
-    const int64_t node_ms = node.heartbeat.count();
-    const int64_t window_ms = heartbeat_ms * liveness;
-    if (window_ms < 2 * node_ms) {
-        throw std::invalid_argument(fmt::format(
-            "manager.heartbeat_ms x manager.liveness is {} ms: nodes heartbeat every {} ms, so "
-            "it must be at least {} ms or idle nodes are expired",
-            window_ms, node_ms, 2 * node_ms));
-    }
-    const int64_t node_window_ms = node_ms * node.liveness;
-    if (2 * heartbeat_ms > node_window_ms) {
-        throw std::invalid_argument(fmt::format(
-            "manager.heartbeat_ms is {}: nodes reconnect after {} ms without a word from the "
-            "manager, so it must be at most {}",
-            heartbeat_ms, node_window_ms, node_window_ms / 2));
-    }
+    // Heartbeat timing needs no check against the nodes': they take the manager's from its
+    // answer to READY (bus::ReadyAckBody), within the same ranges as the settings here.
 }
 
 ManagerApp::ManagerApp(zmq::context_t& ctx, bus::EventLoop& loop, const ManagerConfig& cfg) {

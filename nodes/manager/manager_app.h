@@ -37,7 +37,7 @@ struct ManagerConfig {
     bus::BrokerOptions broker_options() const;
     std::string metrics_endpoint() const;
     // Throws std::invalid_argument, naming the setting, for values that cannot work together
-    // (a CURVE secret that is not a key, heartbeat timing that does not fit the nodes').
+    // (a CURVE secret that is not a key).
     void check() const;
 };
 

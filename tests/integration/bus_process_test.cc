@@ -329,7 +329,7 @@ TEST_CASE("real nodes join a CURVE manager with the keys of their config and a b
     CHECK(broken.err.find("curve.secret_key") != std::string::npos);
 }
 
-TEST_CASE("tb-manager refuses heartbeat timing that idle nodes cannot keep up with",
+TEST_CASE("tb-manager refuses heartbeat timing out of range, naming the setting",
           "[bus][process]") {
     const auto manager = [](std::vector<std::string> sets) {
         std::vector<std::string> argv{bin("tb-manager").string(), "--base-port",
@@ -341,12 +341,12 @@ TEST_CASE("tb-manager refuses heartbeat timing that idle nodes cannot keep up wi
         }
         return tb::test::run_command(argv, 10s);
     };
-    // Nodes heartbeat every 1000 ms: a 500 ms x 3 window would expire them between two.
-    const auto fast = manager({"manager.heartbeat_ms=500", "manager.liveness=3"});
+    // Any timing inside the ranges works (the nodes take it from the manager); outside them,
+    // the manager does not start.
+    const auto fast = manager({"manager.heartbeat_ms=10"});
     CHECK(fast.exit_code == 1);
-    CHECK(fast.err.find("manager.heartbeat_ms x manager.liveness") != std::string::npos);
-    // Nodes give up after 3000 ms of silence: a manager heartbeating every 2000 ms is too slow.
-    const auto slow = manager({"manager.heartbeat_ms=2000"});
-    CHECK(slow.exit_code == 1);
-    CHECK(slow.err.find("must be at most 1500") != std::string::npos);
+    CHECK(fast.err.find("manager.heartbeat_ms") != std::string::npos);
+    const auto deaf = manager({"manager.liveness=1"});
+    CHECK(deaf.exit_code == 1);
+    CHECK(deaf.err.find("manager.liveness") != std::string::npos);
 }

@@ -490,6 +490,59 @@ TEST_CASE("a node re-registers after the broker forgets it", "[bus]") {
     CHECK(bus.call(c, "login").ok());
 }
 
+TEST_CASE("nodes take the broker's heartbeat timing from its answer to READY", "[bus]") {
+    // Each way round, the node's own timing would not fit the broker's: left alone, the node
+    // would be expired between two of its heartbeats, or give up on a broker that heartbeats
+    // less often than its own window.
+    int64_t broker_ms = 0;
+    std::chrono::milliseconds node_heartbeat{};
+    int node_liveness = 0;
+    SECTION("a broker faster than the node") {
+        broker_ms = 60;  // expires a worker silent for 180 ms
+        node_heartbeat = 400ms;
+        node_liveness = 3;
+    }
+    SECTION("a broker slower than the node") {
+        broker_ms = 300;  // heartbeats every 300 ms
+        node_heartbeat = 50ms;
+        node_liveness = 2;  // would give up after 100 ms of silence
+    }
+    zmq::context_t ctx;
+    EventLoop loop;
+    BrokerOptions bo;
+    bo.bus_endpoint = "tcp://127.0.0.1:*";
+    bo.announce_endpoint = "tcp://127.0.0.1:*";
+    bo.heartbeat = std::chrono::milliseconds(broker_ms);
+    bo.liveness = 3;
+    Broker broker(ctx, loop, bo);
+    NodeOptions no;
+    no.kind = "login";
+    no.id = 1;
+    no.service = "login";
+    no.manager = broker.bus_endpoint();
+    no.heartbeat = node_heartbeat;
+    no.liveness = node_liveness;
+    Node node(ctx, loop, no);
+    int registrations = 0;
+    node.on_registered([&] { ++registrations; });
+    node.start();
+    const auto deadline = Clock::now() + 3s;
+    while (registrations == 0 && Clock::now() < deadline) loop.run_once(5ms);
+    REQUIRE(registrations == 1);
+    CHECK(node.heartbeat() == std::chrono::milliseconds(broker_ms));
+    CHECK(node.liveness() == 3);
+    // Idle for several of either window: the node stays registered the whole time, once.
+    bool always = true;
+    const auto end = Clock::now() + 1500ms;
+    while (Clock::now() < end) {
+        loop.run_once(5ms);
+        always = always && broker.worker_count() == 1 && node.registered();
+    }
+    CHECK(always);
+    CHECK(registrations == 1);
+    node.stop();
+}
+
 TEST_CASE("a request past its caller's deadline fails with timeout", "[bus]") {
     Bus bus;
     auto o = bus.options("slow", 1, "slow");
