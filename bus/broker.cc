@@ -665,27 +665,22 @@ void Broker::reply_body(const std::string& rid, const Envelope& req, std::string
 }
 
 void Broker::send_command(const std::string& rid, Command cmd, uint16_t flags, int32_t code,
-                          std::string_view text) {
+                          std::string_view text, std::string_view body) {
     Envelope e;
     e.command = cmd;
     e.flags = flags;
     e.error_code = code;
     e.error_text = std::string(text);
     e.source = "manager";
-    zmq::message_t empty;
-    send(rid, e, empty);
+    zmq::message_t msg(body.data(), body.size());
+    send(rid, e, msg);
 }
 
 void Broker::send_ready_ack(const std::string& rid) {
     ReadyAckBody ack;
     ack.heartbeat_ms = options_.heartbeat.count();
     ack.liveness = options_.liveness;
-    Envelope e;
-    e.command = Command::kReady;
-    e.source = "manager";
-    const std::string body = codec::encode(ack);
-    zmq::message_t msg(body.data(), body.size());
-    send(rid, e, msg);
+    send_command(rid, Command::kReady, 0, 0, {}, codec::encode(ack));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -133,7 +133,7 @@ private:
                       std::string_view text);
     void reply_body(const std::string& rid, const codec::Envelope& req, std::string_view body);
     void send_command(const std::string& rid, codec::Command cmd, uint16_t flags = 0,
-                      int32_t code = 0, std::string_view text = {});
+                      int32_t code = 0, std::string_view text = {}, std::string_view body = {});
     // READY's answer, with the heartbeat timing the node is to adopt.
     void send_ready_ack(const std::string& rid);
     bool send(const std::string& rid, const codec::Envelope& env, zmq::message_t& body);

@@ -415,32 +415,50 @@ namespace detail {
 void retry_backoff(int attempt) noexcept;
 }  // namespace detail
 
-// Runs fn(db) inside a Transaction and commits, retrying the whole transaction (up to `attempts`
-// runs in total) when it fails with DbStatus::kRetry: the server has already rolled back a
-// deadlock victim, and rolling back after a lock wait timeout releases our locks for the other
-// side. Any other exception propagates after the rollback. fn must be safe to run again: do
-// side effects outside the database after this returns. Returns what fn returns. Owner thread
-// of the MariaDb; blocks (including short sleeps between attempts).
+// Runs fn(db), running it again (up to `attempts` runs in total) when it fails with
+// DbStatus::kRetry: the server has already rolled back a deadlock victim, and rolling back after
+// a lock wait timeout releases our locks for the other side. Whatever transaction a failure left
+// open is rolled back before the retry or the rethrow. For callers that begin and commit inside
+// their own statements (a MariaDb::query_batch saves the round trips of begin() and commit());
+// otherwise use with_transaction(). fn must be safe to run again. Returns what fn returns. Owner
+// thread of the MariaDb; blocks (including short sleeps between attempts).
 template <class Fn>
-auto with_transaction(MariaDb& db, Fn&& fn, int attempts = 5) {
-    using Result = std::invoke_result_t<Fn&, MariaDb&>;
+auto with_retries(MariaDb& db, Fn&& fn, int attempts = 5) {
     for (int attempt = 1;; ++attempt) {
         try {
-            Transaction tx(db);
-            if constexpr (std::is_void_v<Result>) {
-                fn(db);
-                tx.commit();
-                return;
-            } else {
-                Result result = fn(db);
-                tx.commit();
-                return result;
-            }
+            return fn(db);
         } catch (const DbException& e) {
+            if (db.in_transaction()) db.rollback();
             if (e.status() != DbStatus::kRetry || attempt >= attempts) throw;
+        } catch (...) {
+            if (db.in_transaction()) db.rollback();
+            throw;
         }
         detail::retry_backoff(attempt);
     }
+}
+
+// Runs fn(db) inside a Transaction and commits, retrying the whole transaction as
+// with_retries() does. Any other exception propagates after the rollback. fn must be safe to
+// run again: do side effects outside the database after this returns. Returns what fn returns.
+// Owner thread of the MariaDb; blocks (including short sleeps between attempts).
+template <class Fn>
+auto with_transaction(MariaDb& db, Fn&& fn, int attempts = 5) {
+    using Result = std::invoke_result_t<Fn&, MariaDb&>;
+    return with_retries(
+        db,
+        [&fn](MariaDb& d) {
+            Transaction tx(d);
+            if constexpr (std::is_void_v<Result>) {
+                fn(d);
+                tx.commit();
+            } else {
+                Result result = fn(d);
+                tx.commit();
+                return result;
+            }
+        },
+        attempts);
 }
 
 }  // namespace tb::common

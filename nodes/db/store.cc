@@ -366,33 +366,21 @@ Outcome<common::SettleReply> Store::settle(const common::SettleRequest& req) {
     common::SettleReply reply;
     reply.round_id = req.round_id;
     std::vector<std::pair<int64_t, int64_t>> ranked;
-    // What with_transaction() does, unrolled: the transaction's begin and commit ride in the
-    // batches of settle_once() instead of costing a round trip each.
-    constexpr int kAttempts = 5;
+    // with_retries, not with_transaction: settle_once()'s batches begin and commit themselves.
     int32_t code = 0;
-    for (int attempt = 1;; ++attempt) {
-        try {
-            code = settle_once(req, users, reply, ranked);
-            break;
-        } catch (const DbException& e) {
-            mysql_.rollback();
-            if (e.status() == DbStatus::kRetry && attempt < kAttempts) {
-                common::detail::retry_backoff(attempt);
-                continue;
-            }
-            if (e.status() != DbStatus::kDuplicate) throw;
-            // The round row is the only insert whose key a repeat can collide with: a repeat
-            // (or a concurrent twin that committed first) answers the first result.
-            const auto seen =
-                mysql_.prepare("SELECT outcome FROM rounds WHERE round_id = ?").query(req.round_id);
-            if (seen.empty()) throw;
-            reply.repeated = true;
-            reply.users = decode_outcome(seen[0].str(0));
-            return {0, {}, std::move(reply)};
-        } catch (...) {
-            mysql_.rollback();
-            throw;
-        }
+    try {
+        code = common::with_retries(
+            mysql_, [&](common::MariaDb&) { return settle_once(req, users, reply, ranked); });
+    } catch (const DbException& e) {
+        if (e.status() != DbStatus::kDuplicate) throw;
+        // The round row is the only insert whose key a repeat can collide with: a repeat (or a
+        // concurrent twin that committed first) answers the first result.
+        const auto seen =
+            mysql_.prepare("SELECT outcome FROM rounds WHERE round_id = ?").query(req.round_id);
+        if (seen.empty()) throw;
+        reply.repeated = true;
+        reply.users = decode_outcome(seen[0].str(0));
+        return {0, {}, std::move(reply)};
     }
     if (code != 0) return R::fail(static_cast<Errno>(code), "unknown user in round");
     if (!ranked.empty()) {

@@ -80,7 +80,7 @@ private:
     std::optional<common::UserRecord> find_user(int64_t user_id);
     void rank(int64_t user_id, int64_t score);
     // One attempt at settle(): the round's balances locked and read, then written with the
-    // round and log rows and committed. Throws DbException (the caller rolls back).
+    // round and log rows and committed. Throws DbException (with_retries rolls back).
     int32_t settle_once(const common::SettleRequest& req, const std::set<int64_t>& users,
                         common::SettleReply& reply,
                         std::vector<std::pair<int64_t, int64_t>>& ranked);

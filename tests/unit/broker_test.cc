@@ -27,7 +27,7 @@ struct Bus {
     explicit Bus(BrokerOptions o = {}) {
         o.bus_endpoint = "tcp://127.0.0.1:*";
         o.announce_endpoint = "tcp://127.0.0.1:*";
-        o.heartbeat = kHeartbeat;
+        if (o.heartbeat == BrokerOptions{}.heartbeat) o.heartbeat = kHeartbeat;
         broker = std::make_unique<Broker>(ctx, loop, o);
     }
 
@@ -507,37 +507,28 @@ TEST_CASE("nodes take the broker's heartbeat timing from its answer to READY", "
         node_heartbeat = 50ms;
         node_liveness = 2;  // would give up after 100 ms of silence
     }
-    zmq::context_t ctx;
-    EventLoop loop;
     BrokerOptions bo;
-    bo.bus_endpoint = "tcp://127.0.0.1:*";
-    bo.announce_endpoint = "tcp://127.0.0.1:*";
     bo.heartbeat = std::chrono::milliseconds(broker_ms);
     bo.liveness = 3;
-    Broker broker(ctx, loop, bo);
-    NodeOptions no;
-    no.kind = "login";
-    no.id = 1;
-    no.service = "login";
-    no.manager = broker.bus_endpoint();
+    Bus bus(bo);
+    NodeOptions no = bus.options("login", 1, "login");
     no.heartbeat = node_heartbeat;
     no.liveness = node_liveness;
-    Node node(ctx, loop, no);
+    Node node(bus.ctx, bus.loop, no);
     int registrations = 0;
     node.on_registered([&] { ++registrations; });
     node.start();
-    const auto deadline = Clock::now() + 3s;
-    while (registrations == 0 && Clock::now() < deadline) loop.run_once(5ms);
-    REQUIRE(registrations == 1);
+    REQUIRE(bus.until([&] { return registrations > 0; }, 3s));
     CHECK(node.heartbeat() == std::chrono::milliseconds(broker_ms));
     CHECK(node.liveness() == 3);
     // Idle for several of either window: the node stays registered the whole time, once.
     bool always = true;
-    const auto end = Clock::now() + 1500ms;
-    while (Clock::now() < end) {
-        loop.run_once(5ms);
-        always = always && broker.worker_count() == 1 && node.registered();
-    }
+    bus.until(
+        [&] {
+            always = always && bus.broker->worker_count() == 1 && node.registered();
+            return false;
+        },
+        1500ms);
     CHECK(always);
     CHECK(registrations == 1);
     node.stop();
