@@ -9,6 +9,7 @@
 #include "bus/client.h"
 #include "bus/protocol.h"
 #include "codec/fields.h"
+#include "tests/support/cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/storage.h"
 #include "tests/support/tcp_client.h"
@@ -22,27 +23,23 @@ using tb::test::TcpClient;
 
 namespace {
 
-struct Stack {
+struct Stack : tb::test::BusQueries {
     tb::test::TestSchema schema;
     tb::test::TestRedisPrefix prefix;
     uint16_t base;
     uint16_t client_port;
     std::vector<std::unique_ptr<ChildProcess>> procs;
-    zmq::context_t ctx;
 
     explicit Stack(int slot)
-        : base(tb::test::port_base(slot)), client_port(static_cast<uint16_t>(base + 3333)) {
+        : BusQueries(tb::test::port_base(slot)),
+          base(tb::test::port_base(slot)),
+          client_port(static_cast<uint16_t>(base + 3333)) {
         const auto& s = tb::test::shared_storage();
-        const std::string b = "node.base_port=" + std::to_string(base);
+        const std::string b = tb::test::base_port_setting(base);
         start({bin("tb-manager").string(), "--base-port", std::to_string(base), "--set",
                "manager.metrics=off"});
-        start({bin("tb-db").string(), "--set", b, "--set",
-               "mysql.port=" + std::to_string(s.mariadb_port), "--set",
-               "mysql.user=" + s.mariadb_user, "--set", "mysql.password=" + s.mariadb_password,
-               "--set", "mysql.database=" + schema.name(), "--set",
-               "redis.port=" + std::to_string(s.redis_port), "--set",
-               "redis.key_prefix=" + prefix.prefix(), "--set", "login.pbkdf2_iterations=1000",
-               "--set", "login.lockout_failures=3"});
+        start(tb::test::db_node_argv(base, s, schema.name(), prefix.prefix(),
+                                     {"login.lockout_failures=3"}));
         start({bin("tb-login").string(), "--set", b});
         start({bin("tb-proxy").string(), "--set", b, "--set", "ticket.secret=client-test"});
         REQUIRE(tb::test::wait_for(
@@ -52,20 +49,6 @@ struct Stack {
 
     void start(std::vector<std::string> argv) {
         procs.push_back(std::make_unique<ChildProcess>(std::move(argv)));
-    }
-
-    int64_t workers(const std::string& service) {
-        tb::bus::ClientOptions o;
-        o.manager = "tcp://127.0.0.1:" + std::to_string(base);
-        tb::bus::BusClient c(ctx, o);
-        auto r =
-            c.call(tb::bus::kMmiService, tb::codec::encode(tb::bus::ServiceQuery{service}), 500ms);
-        tb::bus::ServiceList list;
-        if (!r || tb::codec::decode(r->body, list) != tb::codec::MsgError::kOk ||
-            list.services.empty()) {
-            return -1;
-        }
-        return list.services[0].workers;
     }
 };
 

@@ -6,6 +6,7 @@
 #include "bus/protocol.h"
 #include "codec/fields.h"
 #include "nodes/common/db_api.h"
+#include "tests/support/cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/storage.h"
 #include "tests/support/wait.h"
@@ -15,27 +16,12 @@ using namespace tb;
 
 namespace {
 
+// tb-db --id `id` on the bus at `base`.
 std::vector<std::string> db_args(const test::StorageEndpoints& s, const test::TestSchema& schema,
                                  const test::TestRedisPrefix& prefix, uint16_t base, int id) {
-    return {test::bin("tb-db").string(),
-            "--id",
-            std::to_string(id),
-            "--set",
-            "node.base_port=" + std::to_string(base),
-            "--set",
-            "mysql.port=" + std::to_string(s.mariadb_port),
-            "--set",
-            "mysql.user=" + s.mariadb_user,
-            "--set",
-            "mysql.password=" + s.mariadb_password,
-            "--set",
-            "mysql.database=" + schema.name(),
-            "--set",
-            "redis.port=" + std::to_string(s.redis_port),
-            "--set",
-            "redis.key_prefix=" + prefix.prefix(),
-            "--set",
-            "login.pbkdf2_iterations=1000"};
+    auto argv = test::db_node_argv(base, s, schema.name(), prefix.prefix());
+    argv.insert(argv.end(), {"--id", std::to_string(id)});
+    return argv;
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "codec/fields.h"
 #include "codec/messages.h"
 #include "nodes/game/gomoku/gomoku_rules.h"
+#include "tests/support/cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/storage.h"
 #include "tests/support/tcp_client.h"
@@ -95,7 +96,7 @@ std::vector<std::string> game_settings(bool robots) {
 
 // A whole cluster on one base port: manager, db and login nodes, a proxy, game nodes of both
 // kinds, over private storage with a schema and a key prefix of its own.
-class FaultCluster {
+class FaultCluster : public tb::test::BusQueries {
     std::vector<std::string> proxy_settings_;  // first: the constructor starts the proxy
 
 public:
@@ -107,11 +108,11 @@ public:
     std::unique_ptr<ChildProcess> manager, proxy;
     std::map<int, std::unique_ptr<ChildProcess>> dbs, logins, games;
     std::map<std::string, int> expected;  // service -> workers that should be on the bus
-    zmq::context_t ctx;
 
     FaultCluster(int slot, int db_nodes, int login_nodes,
                  std::vector<std::string> proxy_settings = {})
-        : proxy_settings_(std::move(proxy_settings)),
+        : BusQueries(tb::test::port_base(slot)),
+          proxy_settings_(std::move(proxy_settings)),
           schema(storage.endpoints),
           prefix(storage.endpoints),
           base(tb::test::port_base(slot)),
@@ -129,7 +130,7 @@ public:
         REQUIRE(tb::test::wait_for([&] { return all_registered(); }, 30s));
     }
 
-    std::string base_set() const { return "node.base_port=" + std::to_string(base); }
+    std::string base_set() const { return tb::test::base_port_setting(base); }
 
     static std::unique_ptr<ChildProcess> start(std::vector<std::string> argv) {
         return std::make_unique<ChildProcess>(std::move(argv));
@@ -154,30 +155,10 @@ public:
     // bombs can take one under the table's min_score (Errno 12). That is the economy working,
     // not a fault, and it must not fail a fault test.
     void start_db(int id) {
-        const auto& s = storage.endpoints;
-        dbs[id] = start({bin("tb-db").string(),
-                         "--id",
-                         std::to_string(id),
-                         "--set",
-                         base_set(),
-                         "--set",
-                         "mysql.host=127.0.0.1",
-                         "--set",
-                         "mysql.port=" + std::to_string(s.mariadb_port),
-                         "--set",
-                         "mysql.user=" + s.mariadb_user,
-                         "--set",
-                         "mysql.password=" + s.mariadb_password,
-                         "--set",
-                         "mysql.database=" + schema.name(),
-                         "--set",
-                         "redis.port=" + std::to_string(s.redis_port),
-                         "--set",
-                         "redis.key_prefix=" + prefix.prefix(),
-                         "--set",
-                         "login.pbkdf2_iterations=1000",
-                         "--set",
-                         "economy.initial_score=1000000000"});
+        auto argv = tb::test::db_node_argv(base, storage.endpoints, schema.name(), prefix.prefix(),
+                                           {"economy.initial_score=1000000000"});
+        argv.insert(argv.end(), {"--id", std::to_string(id)});
+        dbs[id] = start(std::move(argv));
     }
 
     // Starts tb-game --game `kind` --level 1 --id `id` and waits until it is on the bus.
@@ -220,53 +201,6 @@ public:
                 return h && h->registered;
             },
             20s));
-    }
-
-    tb::bus::BusClient client() {
-        tb::bus::ClientOptions o;
-        o.manager = "tcp://127.0.0.1:" + std::to_string(base);
-        return tb::bus::BusClient(ctx, o);
-    }
-
-    // Workers of `service` on the bus (0 when the manager does not answer).
-    int64_t workers(const std::string& service) {
-        auto c = client();
-        auto r =
-            c.call(tb::bus::kMmiService, tb::codec::encode(tb::bus::ServiceQuery{service}), 500ms);
-        tb::bus::ServiceList list;
-        if (!r || tb::codec::decode(r->body, list) != tb::codec::MsgError::kOk ||
-            list.services.empty()) {
-            return 0;
-        }
-        return list.services[0].workers;
-    }
-
-    std::vector<tb::bus::WorkerInfo> worker_list(const std::string& service) {
-        auto c = client();
-        auto r =
-            c.call(tb::bus::kMmiWorkers, tb::codec::encode(tb::bus::ServiceQuery{service}), 500ms);
-        tb::bus::WorkerList list;
-        if (!r || tb::codec::decode(r->body, list) != tb::codec::MsgError::kOk) return {};
-        return list.workers;
-    }
-
-    // The load game-`id` of `service` last reported (-1: not registered).
-    int64_t load_of(int id, const std::string& service) {
-        for (const auto& w : worker_list(service)) {
-            if (w.id == id) return w.load;
-        }
-        return -1;
-    }
-
-    // What mmi.health says of `node` ("db-1"): nullopt when the manager does not answer.
-    std::optional<tb::bus::HealthReply> health(const std::string& node) {
-        auto c = client();
-        auto r = c.call(tb::bus::kMmiHealth, tb::codec::encode(tb::bus::NodeQuery{node}), 500ms);
-        tb::bus::HealthReply h;
-        if (!r || !r->ok() || tb::codec::decode(r->body, h) != tb::codec::MsgError::kOk) {
-            return std::nullopt;
-        }
-        return h;
     }
 
     // Every node this cluster started (and did not kill) is on the bus.

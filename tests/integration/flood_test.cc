@@ -17,6 +17,7 @@
 #include "bus/client.h"
 #include "bus/protocol.h"
 #include "codec/fields.h"
+#include "tests/support/cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/storage.h"
 #include "tests/support/tcp_client.h"
@@ -103,31 +104,26 @@ long cpu_ticks(pid_t pid) {
 
 // tb-manager and tb-proxy, and with `storage` also tb-db, tb-login and a gomoku tb-game with
 // robots, on the ports of `slot`. The proxy runs under `prlimit` when `file_limit` > 0.
-struct FloodCluster {
+struct FloodCluster : tb::test::BusQueries {
     std::unique_ptr<tb::test::TestSchema> schema;
     std::unique_ptr<tb::test::TestRedisPrefix> prefix;
     uint16_t base;
     uint16_t client_port;
     std::vector<std::unique_ptr<ChildProcess>> nodes;
     ChildProcess* proxy = nullptr;
-    zmq::context_t ctx;
 
     FloodCluster(int slot, bool storage, int file_limit, std::vector<std::string> proxy_sets)
-        : base(tb::test::port_base(slot)), client_port(static_cast<uint16_t>(base + 3333)) {
-        const std::string b = "node.base_port=" + std::to_string(base);
+        : BusQueries(tb::test::port_base(slot), 1s),
+          base(tb::test::port_base(slot)),
+          client_port(static_cast<uint16_t>(base + 3333)) {
+        const std::string b = tb::test::base_port_setting(base);
         start({bin("tb-manager").string(), "--base-port", std::to_string(base), "--set",
                "manager.metrics=off"});
         if (storage) {
             const auto& s = tb::test::shared_storage();
             schema = std::make_unique<tb::test::TestSchema>(s);
             prefix = std::make_unique<tb::test::TestRedisPrefix>(s);
-            start({bin("tb-db").string(), "--set", b, "--set",
-                   "mysql.port=" + std::to_string(s.mariadb_port), "--set",
-                   "mysql.user=" + s.mariadb_user, "--set", "mysql.password=" + s.mariadb_password,
-                   "--set", "mysql.database=" + schema->name(), "--set",
-                   "redis.port=" + std::to_string(s.redis_port), "--set",
-                   "redis.key_prefix=" + prefix->prefix(), "--set",
-                   "login.pbkdf2_iterations=1000"});
+            start(tb::test::db_node_argv(base, s, schema->name(), prefix->prefix()));
             start({bin("tb-login").string(), "--set", b});
             start({bin("tb-game").string(), "--game", "gomoku", "--level", "1", "--id", "1",
                    "--set", b, "--set", std::string("ticket.secret=") + kSecret, "--set",
@@ -167,32 +163,10 @@ struct FloodCluster {
         nodes.push_back(std::make_unique<ChildProcess>(std::move(argv)));
     }
 
-    std::optional<tb::bus::Reply> call(std::string_view target, const std::string& body) {
-        tb::bus::ClientOptions o;
-        o.manager = "tcp://127.0.0.1:" + std::to_string(base);
-        tb::bus::BusClient c(ctx, o);
-        return c.call(target, body, 1s);
-    }
-
-    int64_t workers(const std::string& service) {
-        auto r = call(tb::bus::kMmiService, tb::codec::encode(tb::bus::ServiceQuery{service}));
-        tb::bus::ServiceList list;
-        if (!r || tb::codec::decode(r->body, list) != tb::codec::MsgError::kOk ||
-            list.services.empty()) {
-            return -1;
-        }
-        return list.services[0].workers;
-    }
-
     // The proxy's sessions, as its heartbeat reports them (-1: not registered).
     int64_t sessions() {
-        auto r = call(tb::bus::kMmiWorkers, tb::codec::encode(tb::bus::ServiceQuery{"proxy"}));
-        tb::bus::WorkerList list;
-        if (!r || tb::codec::decode(r->body, list) != tb::codec::MsgError::kOk ||
-            list.workers.empty()) {
-            return -1;
-        }
-        return list.workers[0].load;
+        const auto list = worker_list("proxy");
+        return list.empty() ? -1 : list[0].load;
     }
 };
 

@@ -14,6 +14,7 @@
 #include "codec/fields.h"
 #include "codec/messages.h"
 #include "nodes/game/gomoku/gomoku_rules.h"
+#include "tests/support/cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/storage.h"
 #include "tests/support/tcp_client.h"
@@ -29,27 +30,22 @@ namespace {
 
 constexpr const char* kSecret = "game-test-secret";
 
-struct Cluster {
+struct Cluster : tb::test::BusQueries {
     tb::test::TestSchema schema;
     tb::test::TestRedisPrefix prefix;
     uint16_t base;
     uint16_t client_port;
     std::unique_ptr<ChildProcess> manager, db, login, proxy;
     std::map<int, std::unique_ptr<ChildProcess>> games;
-    zmq::context_t ctx;
 
     explicit Cluster(int slot)
-        : base(tb::test::port_base(slot)), client_port(static_cast<uint16_t>(base + 3333)) {
+        : BusQueries(tb::test::port_base(slot)),
+          base(tb::test::port_base(slot)),
+          client_port(static_cast<uint16_t>(base + 3333)) {
         const auto& s = tb::test::shared_storage();
         manager = start({bin("tb-manager").string(), "--base-port", std::to_string(base), "--set",
                          "manager.metrics=off"});
-        db =
-            start({bin("tb-db").string(), "--set", base_set(), "--set",
-                   "mysql.port=" + std::to_string(s.mariadb_port), "--set",
-                   "mysql.user=" + s.mariadb_user, "--set", "mysql.password=" + s.mariadb_password,
-                   "--set", "mysql.database=" + schema.name(), "--set",
-                   "redis.port=" + std::to_string(s.redis_port), "--set",
-                   "redis.key_prefix=" + prefix.prefix(), "--set", "login.pbkdf2_iterations=1000"});
+        db = start(tb::test::db_node_argv(base, s, schema.name(), prefix.prefix()));
         login = start({bin("tb-login").string(), "--set", base_set()});
         proxy = start({bin("tb-proxy").string(), "--set", base_set(), "--set",
                        std::string("ticket.secret=") + kSecret});
@@ -58,7 +54,7 @@ struct Cluster {
             20s));
     }
 
-    std::string base_set() const { return "node.base_port=" + std::to_string(base); }
+    std::string base_set() const { return tb::test::base_port_setting(base); }
 
     static std::unique_ptr<ChildProcess> start(std::vector<std::string> argv) {
         return std::make_unique<ChildProcess>(std::move(argv));
@@ -89,58 +85,20 @@ struct Cluster {
             argv.push_back(std::move(e));
         }
         const std::string service = "game." + kind + ".1";
-        const int before = static_cast<int>(workers(service));
+        const int64_t before = workers(service);
+        REQUIRE(before >= 0);
         games[id] = start(std::move(argv));
         REQUIRE(tb::test::wait_for([&] { return workers(service) == before + 1; }, 20s));
     }
 
-    tb::bus::BusClient client() {
-        tb::bus::ClientOptions o;
-        o.manager = "tcp://127.0.0.1:" + std::to_string(base);
-        return tb::bus::BusClient(ctx, o);
-    }
-
-    int64_t workers(const std::string& service) {
-        auto c = client();
-        auto r =
-            c.call(tb::bus::kMmiService, tb::codec::encode(tb::bus::ServiceQuery{service}), 500ms);
-        tb::bus::ServiceList list;
-        if (!r || tb::codec::decode(r->body, list) != tb::codec::MsgError::kOk ||
-            list.services.empty()) {
-            return 0;
-        }
-        return list.services[0].workers;
-    }
-
-    // The load game-`id` of `service` last reported (-1: not registered).
-    int64_t load_of(int id, const std::string& service = "game.gomoku.1") {
-        auto c = client();
-        auto r =
-            c.call(tb::bus::kMmiWorkers, tb::codec::encode(tb::bus::ServiceQuery{service}), 500ms);
-        tb::bus::WorkerList list;
-        if (!r || tb::codec::decode(r->body, list) != tb::codec::MsgError::kOk) return -1;
-        for (const auto& w : list.workers) {
-            if (w.id == id) return w.load;
-        }
-        return -1;
-    }
-
     bool is_open(int id) {
-        auto c = client();
-        auto r = c.call(tb::bus::kMmiWorkers,
-                        tb::codec::encode(tb::bus::ServiceQuery{"game.gomoku.1"}), 500ms);
-        tb::bus::WorkerList list;
-        if (!r || tb::codec::decode(r->body, list) != tb::codec::MsgError::kOk) return true;
-        for (const auto& w : list.workers) {
-            if (w.id == id) return w.open;
-        }
-        return true;
+        const auto w = worker("game.gomoku.1", id);
+        return !w || w->open;
     }
 
     void shut(int id, bool open = false) {
-        auto c = client();
-        auto r = c.call(open ? tb::bus::kMmiOpen : tb::bus::kMmiShut,
-                        tb::codec::encode(tb::bus::NodeQuery{"game-" + std::to_string(id)}), 2s);
+        auto r = call(open ? tb::bus::kMmiOpen : tb::bus::kMmiShut,
+                      tb::codec::encode(tb::bus::NodeQuery{"game-" + std::to_string(id)}), 2s);
         REQUIRE(r);
     }
 
@@ -438,7 +396,8 @@ TEST_CASE("two game nodes fill one before the other and a shut node finishes its
         nodes.insert(ps.back()->game_id);
         const int expect = i + 1;
         // The next login is routed by the load the node reports in its heartbeat.
-        REQUIRE(tb::test::wait_for([&] { return cl.load_of(ps.back()->game_id) == expect; }, 5s));
+        REQUIRE(tb::test::wait_for(
+            [&] { return cl.load_of(ps.back()->game_id, "game.gomoku.1") == expect; }, 5s));
     }
     CHECK(nodes.size() == 1);  // pack: all four on one node
     const int32_t first = *nodes.begin();

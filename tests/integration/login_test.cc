@@ -13,6 +13,7 @@
 #include "codec/fields.h"
 #include "codec/messages.h"
 #include "nodes/common/db_api.h"
+#include "tests/support/cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/storage.h"
 #include "tests/support/wait.h"
@@ -107,7 +108,7 @@ codec::FastRegisterRequest fast_register(std::string account, std::string passwo
 }
 
 // tb-manager, tb-db (its own schema and key prefix) and tb-login on ports of `slot`.
-struct Cluster {
+struct Cluster : test::BusQueries {
     const test::StorageEndpoints& s;
     test::TestSchema schema;
     test::TestRedisPrefix prefix;
@@ -116,23 +117,24 @@ struct Cluster {
     test::ChildProcess manager;
     test::ChildProcess db;
     test::ChildProcess login;
-    zmq::context_t ctx;
-    bus::BusClient tool;
+    bus::BusClient tool;  // for requests with a message type (BusQueries has none)
     FakeProxy proxy;
 
     explicit Cluster(int slot)
-        : s(test::shared_storage()),
+        : BusQueries(test::port_base(slot)),
+          s(test::shared_storage()),
           schema(s),
           prefix(s),
           base(test::port_base(slot)),
           bus("tcp://127.0.0.1:" + std::to_string(base)),
           manager({test::bin("tb-manager").string(), "--base-port", std::to_string(base), "--set",
                    "manager.metrics=off"}),
-          db(db_args()),
+          db(test::db_node_argv(base, s, schema.name(), prefix.prefix(),
+                                {"login.lockout_failures=3"})),
           login({test::bin("tb-login").string(), "--id", "1", "--set",
-                 "node.base_port=" + std::to_string(base), "--set", "log.level=debug"}),
-          tool(ctx, client_options()),
-          proxy(ctx, bus) {
+                 test::base_port_setting(base), "--set", "log.level=debug"}),
+          tool(context(), client_options()),
+          proxy(context(), bus) {
         INFO(db.describe());
         INFO(login.describe());
         REQUIRE(test::wait_for([&] { return workers("db") == 1 && workers("login") == 1; }, 30s));
@@ -142,40 +144,6 @@ struct Cluster {
         bus::ClientOptions o;
         o.manager = bus;
         return o;
-    }
-
-    std::vector<std::string> db_args() const {
-        return {test::bin("tb-db").string(),
-                "--id",
-                "1",
-                "--set",
-                "node.base_port=" + std::to_string(base),
-                "--set",
-                "mysql.port=" + std::to_string(s.mariadb_port),
-                "--set",
-                "mysql.user=" + s.mariadb_user,
-                "--set",
-                "mysql.password=" + s.mariadb_password,
-                "--set",
-                "mysql.database=" + schema.name(),
-                "--set",
-                "redis.port=" + std::to_string(s.redis_port),
-                "--set",
-                "redis.key_prefix=" + prefix.prefix(),
-                "--set",
-                "login.pbkdf2_iterations=1000",
-                "--set",
-                "login.lockout_failures=3"};
-    }
-
-    // Workers serving `service`, or -1 when the manager does not answer (yet).
-    int64_t workers(const std::string& service) {
-        auto r = tool.call(bus::kMmiService, codec::encode(bus::ServiceQuery{service}), 500ms);
-        bus::ServiceList list;
-        if (!r || codec::decode(r->body, list) != codec::MsgError::kOk || list.services.empty()) {
-            return -1;
-        }
-        return list.services[0].workers;
     }
 
     int64_t accounts() { return std::stoll(schema.exec("SELECT COUNT(*) FROM accounts")); }

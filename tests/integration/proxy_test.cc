@@ -10,6 +10,7 @@
 #include "bus/client.h"
 #include "bus/protocol.h"
 #include "codec/fields.h"
+#include "tests/support/cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/tcp_client.h"
 #include "tests/support/wait.h"
@@ -23,20 +24,21 @@ using tb::test::wait_for;
 
 namespace {
 
-struct ProxyCluster {
+struct ProxyCluster : tb::test::BusQueries {
     uint16_t base;
     uint16_t client_port;
     std::unique_ptr<ChildProcess> manager;
     std::unique_ptr<ChildProcess> proxy;
-    zmq::context_t ctx;
 
     explicit ProxyCluster(int slot, std::vector<std::string> proxy_sets = {})
-        : base(tb::test::port_base(slot)), client_port(static_cast<uint16_t>(base + 3333)) {
+        : BusQueries(tb::test::port_base(slot), 1s),
+          base(tb::test::port_base(slot)),
+          client_port(static_cast<uint16_t>(base + 3333)) {
         manager = std::make_unique<ChildProcess>(std::vector<std::string>{
             bin("tb-manager").string(), "--base-port", std::to_string(base), "--set",
             "manager.metrics=off", "--set", "manager.queue_deadline_ms=300"});
         std::vector<std::string> argv{bin("tb-proxy").string(), "--set",
-                                      "node.base_port=" + std::to_string(base), "--set",
+                                      tb::test::base_port_setting(base), "--set",
                                       "ticket.secret=proxy-test-secret"};
         for (auto& s : proxy_sets) {
             argv.push_back("--set");
@@ -51,29 +53,14 @@ struct ProxyCluster {
         }
     }
 
-    std::optional<tb::bus::Reply> call(std::string target, std::string body) {
-        tb::bus::ClientOptions o;
-        o.manager = "tcp://127.0.0.1:" + std::to_string(base);
-        tb::bus::BusClient c(ctx, o);
-        return c.call(target, body, 1s);
-    }
-
     bool proxy_registered() {
-        auto r = call(std::string(tb::bus::kMmiHealth),
-                      tb::codec::encode(tb::bus::NodeQuery{"proxy-1"}));
-        tb::bus::HealthReply h;
-        return r && tb::codec::decode(r->body, h) == tb::codec::MsgError::kOk && h.registered;
+        const auto h = health("proxy-1");
+        return h && h->registered;
     }
 
     int64_t proxy_load() {
-        auto r = call(std::string(tb::bus::kMmiWorkers),
-                      tb::codec::encode(tb::bus::ServiceQuery{"proxy"}));
-        tb::bus::WorkerList list;
-        if (!r || tb::codec::decode(r->body, list) != tb::codec::MsgError::kOk ||
-            list.workers.empty()) {
-            return -1;
-        }
-        return list.workers[0].load;
+        const auto list = worker_list("proxy");
+        return list.empty() ? -1 : list[0].load;
     }
 };
 

@@ -18,6 +18,7 @@
 #include "codec/messages.h"
 #include "nodes/common/proxy_api.h"
 #include "nodes/common/ticket.h"
+#include "tests/support/cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/storage.h"
 #include "tests/support/tcp_client.h"
@@ -34,47 +35,28 @@ namespace {
 
 constexpr const char* kSecret = "security-test-ticket-secret";
 
-struct Stack {
+struct Stack : test::BusQueries {
     test::TestSchema schema;
     test::TestRedisPrefix prefix;
     uint16_t base;
     uint16_t client_port;
     std::string bus_endpoint;
     std::vector<std::unique_ptr<ChildProcess>> procs;
-    zmq::context_t ctx;
 
     explicit Stack(int slot)
-        : schema(test::shared_storage()),
+        : BusQueries(test::port_base(slot)),
+          schema(test::shared_storage()),
           prefix(test::shared_storage()),
           base(test::port_base(slot)),
           client_port(static_cast<uint16_t>(base + 3333)),
           bus_endpoint("tcp://127.0.0.1:" + std::to_string(base)) {
         const auto& s = test::shared_storage();
-        const std::string b = "node.base_port=" + std::to_string(base);
+        const std::string b = test::base_port_setting(base);
         // Every node logs at debug level: the most it ever writes.
         start({bin("tb-manager").string(), "--base-port", std::to_string(base), "--set",
                "manager.metrics=off", "--set", "log.level=debug"});
-        start({bin("tb-db").string(),
-               "--set",
-               b,
-               "--set",
-               "mysql.port=" + std::to_string(s.mariadb_port),
-               "--set",
-               "mysql.user=" + s.mariadb_user,
-               "--set",
-               "mysql.password=" + s.mariadb_password,
-               "--set",
-               "mysql.database=" + schema.name(),
-               "--set",
-               "redis.port=" + std::to_string(s.redis_port),
-               "--set",
-               "redis.key_prefix=" + prefix.prefix(),
-               "--set",
-               "login.pbkdf2_iterations=1000",
-               "--set",
-               "login.lockout_failures=3",
-               "--set",
-               "log.level=debug"});
+        start(test::db_node_argv(base, s, schema.name(), prefix.prefix(),
+                                 {"login.lockout_failures=3", "log.level=debug"}));
         start({bin("tb-login").string(), "--set", b, "--set", "log.level=debug"});
         start({bin("tb-game").string(), "--game", "gomoku", "--level", "1", "--id", "1", "--set", b,
                "--set", std::string("ticket.secret=") + kSecret, "--set", "robot.enabled=false",
@@ -91,18 +73,6 @@ struct Stack {
 
     void start(std::vector<std::string> argv) {
         procs.push_back(std::make_unique<ChildProcess>(std::move(argv)));
-    }
-
-    int64_t workers(const std::string& service) {
-        bus::ClientOptions o;
-        o.manager = bus_endpoint;
-        bus::BusClient c(ctx, o);
-        auto r = c.call(bus::kMmiService, codec::encode(bus::ServiceQuery{service}), 500ms);
-        bus::ServiceList list;
-        if (!r || codec::decode(r->body, list) != codec::MsgError::kOk || list.services.empty()) {
-            return -1;
-        }
-        return list.services[0].workers;
     }
 
     // Everything every node has written so far.
@@ -203,7 +173,7 @@ TEST_CASE(
     Stack s(0);
     TcpClient c(s.client_port);
     const auto uid = static_cast<uint64_t>(registered(c, "tina"));
-    BusProxy proxy(s.ctx, s.bus_endpoint);
+    BusProxy proxy(s.context(), s.bus_endpoint);
     constexpr uint64_t kSession = 777;
     const auto claims = [&] {
         common::TicketClaims t;
