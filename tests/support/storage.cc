@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "tests/support/wait.h"
+#include "tools/storage/servers.h"
 
 #ifndef TB_TEST_STORAGE_DIR
 #error "TB_TEST_STORAGE_DIR must be defined by the build (<build>/test-storage)"
@@ -33,24 +34,12 @@ using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr const char* kMariaDbd = "/usr/sbin/mariadbd";
-constexpr const char* kUser = "tablebus";
-constexpr const char* kPassword = "tablebus";
+using storage::kPassword;
+using storage::kUser;
 constexpr auto kReadyLimit = 30s;
-// Smaller than the 96M default: the template (and each copy of it) is 34 MB instead of 114.
-constexpr const char* kLogFileSize = "--innodb-log-file-size=16M";
 
 [[noreturn]] void throw_errno(const std::string& what) {
     throw std::system_error(errno, std::generic_category(), what);
-}
-
-// The full path of a client program (run_command execs a path, not a name).
-std::string tool(std::string_view name) {
-    for (const char* d : {"/usr/bin", "/usr/sbin", "/usr/local/bin", "/bin", "/sbin"}) {
-        const fs::path p = fs::path(d) / std::string(name);
-        if (::access(p.c_str(), X_OK) == 0) return p.string();
-    }
-    throw std::runtime_error(std::string(name) + " not found (run tools/install-deps.sh)");
 }
 
 std::string tail_lines(const std::string& text, std::size_t lines) {
@@ -210,7 +199,7 @@ std::string unique_name(std::string_view prefix) {
 
 std::string mariadb_exec(const StorageEndpoints& s, std::string_view sql,
                          std::string_view database) {
-    std::vector<std::string> argv{tool("mariadb"),
+    std::vector<std::string> argv{storage::find_program("mariadb"),
                                   "--no-defaults",
                                   "--protocol=TCP",
                                   "--host=" + s.host,
@@ -228,7 +217,8 @@ std::string mariadb_exec(const StorageEndpoints& s, std::string_view sql,
 }
 
 std::string redis_exec(uint16_t port, const std::vector<std::string>& args) {
-    std::vector<std::string> argv{tool("redis-cli"), "-h", "127.0.0.1", "-p", std::to_string(port)};
+    std::vector<std::string> argv{storage::find_program("redis-cli"), "-h", "127.0.0.1", "-p",
+                                  std::to_string(port)};
     argv.insert(argv.end(), args.begin(), args.end());
     const RunResult r = run_command(argv, 30s);
     // redis-cli exits 0 on a refused connection too, but prints to stderr.
@@ -331,15 +321,7 @@ void PrivateMariaDb::prepare_datadir() {
         // 'mysql.tmp_user_sys'") when tests ran at the same time.
         const fs::path tmpdir = tmp.string() + "-tmpdir";
         fs::create_directories(tmpdir);
-        std::vector<std::string> argv{tool("mariadb-install-db"),
-                                      "--no-defaults",
-                                      "--datadir=" + tmp.string(),
-                                      "--tmpdir=" + tmpdir.string(),
-                                      "--auth-root-authentication-method=normal",
-                                      "--skip-test-db",
-                                      "--skip-name-resolve",
-                                      kLogFileSize};
-        if (::geteuid() == 0) argv.push_back("--user=root");
+        const auto argv = storage::install_db_argv(tmp, tmpdir);
         const RunResult r = run_command(argv, 180s);
         fs::remove_all(tmpdir, ec);
         if (r.exit_code != 0) {
@@ -361,28 +343,19 @@ void PrivateMariaDb::start() {
     std::error_code ec;
     fs::remove(socket_, ec);
     fs::create_directories(dir_ / "tmp");  // its own: see prepare()
-    std::vector<std::string> argv{kMariaDbd,
-                                  "--no-defaults",
-                                  "--datadir=" + datadir().string(),
-                                  "--tmpdir=" + (dir_ / "tmp").string(),
-                                  "--port=" + std::to_string(port_),
-                                  "--bind-address=127.0.0.1",
-                                  "--socket=" + socket_.string(),
-                                  "--pid-file=" + (dir_ / "mysqld.pid").string(),
-                                  "--skip-name-resolve",
-                                  "--innodb-flush-log-at-trx-commit=1",
-                                  "--innodb-buffer-pool-size=64M",
-                                  kLogFileSize,
-                                  "--max-connections=500",
-                                  "--skip-log-bin",
-                                  "--log-error=" + (dir_ / "error.log").string()};
-    if (::geteuid() == 0) argv.push_back("--user=root");
+    const auto argv = storage::mariadbd_argv(
+        port_, {datadir(), dir_ / "tmp", socket_, dir_ / "mysqld.pid", dir_ / "error.log"});
     process_ = std::make_unique<ChildProcess>(argv);
 
     // Ready: our process still runs, its TCP port accepts, and mariadb-admin ping answers.
-    const std::vector<std::string> ping{
-        tool("mariadb-admin"),        "--no-defaults", "--protocol=TCP",      "-h127.0.0.1",
-        "-P" + std::to_string(port_), "-uroot",        "--connect-timeout=2", "ping"};
+    const std::vector<std::string> ping{storage::find_program("mariadb-admin"),
+                                        "--no-defaults",
+                                        "--protocol=TCP",
+                                        "-h127.0.0.1",
+                                        "-P" + std::to_string(port_),
+                                        "-uroot",
+                                        "--connect-timeout=2",
+                                        "ping"};
     bool died = false;
     const bool ready = wait_for(
         [&] {
@@ -403,11 +376,9 @@ void PrivateMariaDb::start() {
         throw std::runtime_error("PrivateMariaDb on port " + std::to_string(port_) + ": " + what +
                                  "\n" + describe());
     }
-    root_exec(
-        "CREATE USER IF NOT EXISTS 'tablebus'@'%' IDENTIFIED BY 'tablebus';"
-        "CREATE USER IF NOT EXISTS 'tablebus'@'localhost' IDENTIFIED BY 'tablebus';"
-        "GRANT ALL PRIVILEGES ON *.* TO 'tablebus'@'%' WITH GRANT OPTION;"
-        "GRANT ALL PRIVILEGES ON *.* TO 'tablebus'@'localhost' WITH GRANT OPTION;");
+    std::string grants;
+    for (const auto& sql : storage::grant_statements()) grants += sql + ";";
+    root_exec(grants);
 }
 
 void PrivateMariaDb::stop(std::chrono::milliseconds grace) {
@@ -430,9 +401,13 @@ StorageEndpoints PrivateMariaDb::endpoints() const {
 }
 
 std::string PrivateMariaDb::root_exec(std::string_view sql) const {
-    const std::vector<std::string> argv{
-        tool("mariadb"), "--no-defaults",       "--socket=" + socket_.string(), "--user=root",
-        "--batch",       "--skip-column-names", "--execute=" + std::string(sql)};
+    const std::vector<std::string> argv{storage::find_program("mariadb"),
+                                        "--no-defaults",
+                                        "--socket=" + socket_.string(),
+                                        "--user=root",
+                                        "--batch",
+                                        "--skip-column-names",
+                                        "--execute=" + std::string(sql)};
     const RunResult r = run_command(argv, 60s);
     if (r.exit_code != 0) throw std::runtime_error("PrivateMariaDb: " + describe_run(argv, r));
     return r.out;
@@ -463,25 +438,7 @@ void PrivateRedis::start() {
     if (process_ && process_->running()) return;
     process_.reset();
     check_port_free(port_, "PrivateRedis");
-    const std::vector<std::string> argv{tool("redis-server"),
-                                        "--port",
-                                        std::to_string(port_),
-                                        "--bind",
-                                        "127.0.0.1",
-                                        "--dir",
-                                        dir_.string(),
-                                        "--save",
-                                        "",
-                                        "--appendonly",
-                                        "no",
-                                        "--protected-mode",
-                                        "no",
-                                        "--daemonize",
-                                        "no",
-                                        "--logfile",
-                                        (dir_ / "redis.log").string(),
-                                        "--pidfile",
-                                        (dir_ / "redis.pid").string()};
+    const auto argv = storage::redis_server_argv(port_, dir_, dir_ / "redis.pid");
     process_ = std::make_unique<ChildProcess>(argv);
     bool died = false;
     const bool ready = wait_for(

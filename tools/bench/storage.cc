@@ -18,6 +18,7 @@
 #include "nodes/common/mariadb.h"
 #include "nodes/common/redis.h"
 #include "tools/bench/bench.h"
+#include "tools/storage/servers.h"
 
 namespace tb::bench {
 
@@ -27,18 +28,7 @@ using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr const char* kMariaDbd = "/usr/sbin/mariadbd";
 constexpr auto kReadyLimit = 60s;
-// As the test harness: the template (and each copy of it) is 34 MB instead of 114.
-constexpr const char* kLogFileSize = "--innodb-log-file-size=16M";
-
-std::string tool(const std::string& name) {
-    for (const char* d : {"/usr/bin", "/usr/sbin", "/usr/local/bin", "/bin", "/sbin"}) {
-        const fs::path p = fs::path(d) / name;
-        if (::access(p.c_str(), X_OK) == 0) return p.string();
-    }
-    throw std::runtime_error(name + " not found (run tools/install-deps.sh)");
-}
 
 std::string read_tail(const fs::path& path, std::size_t lines) {
     std::ifstream in(path);
@@ -136,22 +126,8 @@ BenchMariaDb::BenchMariaDb(fs::path run_dir, fs::path template_dir, uint16_t por
     // A tmpdir of its own: a starting mariadbd deletes the #sql temporary files in its tmpdir,
     // which breaks other servers (and bootstraps) sharing /tmp.
     fs::create_directories(dir_ / "tmp");
-    std::vector<std::string> argv{kMariaDbd,
-                                  "--no-defaults",
-                                  "--datadir=" + datadir().string(),
-                                  "--tmpdir=" + (dir_ / "tmp").string(),
-                                  "--port=" + std::to_string(port_),
-                                  "--bind-address=127.0.0.1",
-                                  "--socket=" + socket_,
-                                  "--pid-file=" + (dir_ / "mysqld.pid").string(),
-                                  "--skip-name-resolve",
-                                  "--innodb-flush-log-at-trx-commit=1",  // durable: never off
-                                  "--innodb-buffer-pool-size=64M",
-                                  kLogFileSize,
-                                  "--max-connections=500",
-                                  "--skip-log-bin",
-                                  "--log-error=" + (dir_ / "error.log").string()};
-    if (::geteuid() == 0) argv.push_back("--user=root");
+    auto argv = storage::mariadbd_argv(
+        port_, {datadir(), dir_ / "tmp", socket_, dir_ / "mysqld.pid", dir_ / "error.log"});
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     // Its few lines before --log-error takes over (max_open_files) go to a file too.
     process_ =
@@ -170,10 +146,7 @@ BenchMariaDb::BenchMariaDb(fs::path run_dir, fs::path template_dir, uint16_t por
             }
         },
         [&] { return describe(); });
-    root.execute("CREATE USER IF NOT EXISTS 'tablebus'@'%' IDENTIFIED BY 'tablebus'");
-    root.execute("CREATE USER IF NOT EXISTS 'tablebus'@'localhost' IDENTIFIED BY 'tablebus'");
-    root.execute("GRANT ALL PRIVILEGES ON *.* TO 'tablebus'@'%' WITH GRANT OPTION");
-    root.execute("GRANT ALL PRIVILEGES ON *.* TO 'tablebus'@'localhost' WITH GRANT OPTION");
+    for (const auto& sql : storage::grant_statements()) root.execute(sql);
 }
 
 BenchMariaDb::~BenchMariaDb() {
@@ -197,15 +170,7 @@ void BenchMariaDb::prepare_datadir(const fs::path& template_dir) {
         const fs::path log = dir_ / "install-db.log";
         const fs::path tmpdir = tmp.string() + "-tmpdir";  // its own, as for the server
         fs::create_directories(tmpdir);
-        std::vector<std::string> argv{tool("mariadb-install-db"),
-                                      "--no-defaults",
-                                      "--datadir=" + tmp.string(),
-                                      "--tmpdir=" + tmpdir.string(),
-                                      "--auth-root-authentication-method=normal",
-                                      "--skip-test-db",
-                                      "--skip-name-resolve",
-                                      kLogFileSize};
-        if (::geteuid() == 0) argv.push_back("--user=root");
+        const auto argv = storage::install_db_argv(tmp, tmpdir);
         int code = -1;
         try {
             code = run_to_end("mariadb-install-db", argv, std::chrono::minutes(3),
@@ -238,23 +203,7 @@ std::string BenchMariaDb::describe() {
 BenchRedis::BenchRedis(fs::path dir, uint16_t port)
     : dir_(fs::absolute(dir) / "redis"), port_(port) {
     fs::create_directories(dir_);
-    const std::vector<std::string> argv{tool("redis-server"),
-                                        "--port",
-                                        std::to_string(port_),
-                                        "--bind",
-                                        "127.0.0.1",
-                                        "--dir",
-                                        dir_.string(),
-                                        "--save",
-                                        "",
-                                        "--appendonly",
-                                        "no",
-                                        "--protected-mode",
-                                        "no",
-                                        "--daemonize",
-                                        "no",
-                                        "--logfile",
-                                        (dir_ / "redis.log").string()};
+    const auto argv = storage::redis_server_argv(port_, dir_);
     process_ = std::make_unique<Child>("redis-server", argv);
     common::RedisConfig c;
     c.port = port_;

@@ -1,9 +1,9 @@
 #pragma once
 // Private MariaDB and Redis servers for `tb-bench db`, started and stopped by tb-bench itself
-// with the flags the test harness uses (tests/support/storage.cc; copied, since tools do not
-// link test code): loopback only, durable commits (--innodb-flush-log-at-trx-commit=1), no
-// binlog, Redis without persistence. Both are Child processes (process.h): they die with
-// tb-bench, and their destructors stop them and remove the data.
+// with the command lines the test harness uses (tools/storage/servers.h): loopback only,
+// durable commits (--innodb-flush-log-at-trx-commit=1), no binlog, Redis without persistence. Both
+// are Child processes (process.h): they die with tb-bench, and their destructors stop them and
+// remove the data.
 //
 // Threading: construct and destroy on the main thread (see Child).
 
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "tools/bench/process.h"
+#include "tools/storage/servers.h"
 
 namespace tb::bench {
 
@@ -47,8 +48,8 @@ public:
     // "mariadbd (pid N) exited ..." and the tail of its error log.
     std::string describe();
 
-    static constexpr const char* kUser = "tablebus";
-    static constexpr const char* kPassword = "tablebus";
+    static constexpr const char* kUser = storage::kUser;
+    static constexpr const char* kPassword = storage::kPassword;
 
 private:
     void prepare_datadir(const std::filesystem::path& template_dir);
