@@ -332,8 +332,8 @@ DbBenchResults run_db_bench(const DbBenchOptions& o) {
         redis.emplace(run.path, free_loopback_port());
         sql.host = "127.0.0.1";
         sql.port = mariadb->port();
-        sql.user = BenchMariaDb::kUser;
-        sql.password = BenchMariaDb::kPassword;
+        sql.user = storage::kUser;
+        sql.password = storage::kPassword;
         kv.port = redis->port();
     } else {
         // Someone else's servers: a database and a key prefix of our own, removed at the end.

@@ -48,9 +48,6 @@ public:
     // "mariadbd (pid N) exited ..." and the tail of its error log.
     std::string describe();
 
-    static constexpr const char* kUser = storage::kUser;
-    static constexpr const char* kPassword = storage::kPassword;
-
 private:
     void prepare_datadir(const std::filesystem::path& template_dir);
 

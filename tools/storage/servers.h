@@ -5,7 +5,8 @@
 // commits (--innodb-flush-log-at-trx-commit=1, never off), no binlog, a 16 MiB redo log (a fresh
 // datadir is 34 MB instead of 114), Redis without persistence. How each side starts, waits for
 // and stops the processes stays its own (the tests use the command-line clients, the bench our
-// C++ clients). tools/cluster.sh, in bash, starts its servers with the same flags.
+// C++ clients). tools/cluster.sh, in bash, has its own copy with a larger buffer pool (128M, for
+// a whole cluster under load); keep its durability flags in step with these.
 
 #include <cstdint>
 #include <filesystem>
