@@ -351,7 +351,9 @@ void Store::rank(int64_t user_id, int64_t score) {
 Outcome<common::SettleReply> Store::settle(const common::SettleRequest& req) {
     using R = Outcome<common::SettleReply>;
     if (!printable_key(req.round_id, 64)) return R::fail(Errno::kInvalidField, "bad round id");
-    if (req.transfers.empty() || req.transfers.size() > 64 || !valid_transfers(req.transfers)) {
+    // No transfers is a round that moved nothing (a gomoku draw, a level with base score 0): it
+    // is recorded all the same, so the game node can finish it and a repeat is answered once.
+    if (req.transfers.size() > 64 || !valid_transfers(req.transfers)) {
         return R::fail(Errno::kInvalidField, "bad transfers");
     }
     if (req.game.size() > 16 || req.node.size() > 64 || req.seed.size() > 64 ||
@@ -402,6 +404,25 @@ int32_t Store::settle_once(const common::SettleRequest& req, const std::set<int6
     if (mysql_.in_transaction()) {
         throw DbException(DbStatus::kError, 0, "settle inside an open transaction");
     }
+    std::string seats;
+    for (const int64_t seat : req.seats) {
+        seats += (seats.empty() ? "" : ",") + std::to_string(seat);
+    }
+    // The round row first: its primary key is what makes a repeat (or a concurrent one) fail
+    // here as a duplicate before anything else runs; settle() then answers the first result.
+    const auto round_row = [&] {
+        return "INSERT INTO rounds (round_id, game, level, node, seats, seed, result, outcome) "
+               "VALUES (" +
+               mysql_.quote(req.round_id) + ", " + mysql_.quote(req.game) + ", " +
+               std::to_string(req.level) + ", " + mysql_.quote(req.node) + ", " +
+               mysql_.quote(seats) + ", " + mysql_.quote(req.seed) + ", " +
+               mysql_.quote(req.result) + ", " + mysql_.quote(encode_outcome(reply.users)) + ")";
+    };
+    if (users.empty()) {
+        // Nothing moves: one statement, committed on its own.
+        mysql_.query_batch(round_row(), "settle: record a round that moved nothing");
+        return 0;
+    }
     // A settlement is two round trips to MariaDB whatever the table size, each a batch of
     // statements covering all the round's users. The batches are text: ids and amounts are
     // integers we format, every string goes through quote().
@@ -434,20 +455,9 @@ int32_t Store::settle_once(const common::SettleRequest& req, const std::set<int6
         reply.users.push_back({uid, d, before[uid].score + d});
     }
     if (sum != 0) throw std::logic_error("settlement is not zero-sum");
-    std::string seats;
-    for (const int64_t seat : req.seats) {
-        seats += (seats.empty() ? "" : ",") + std::to_string(seat);
-    }
-    // The round row first: its primary key is what makes a repeat (or a concurrent one) fail
-    // here as a duplicate before anything else runs; settle() then answers the first result.
-    std::string sql =
-        "INSERT INTO rounds (round_id, game, level, node, seats, seed, result, outcome) VALUES (" +
-        mysql_.quote(req.round_id) + ", " + mysql_.quote(req.game) + ", " +
-        std::to_string(req.level) + ", " + mysql_.quote(req.node) + ", " + mysql_.quote(seats) +
-        ", " + mysql_.quote(req.seed) + ", " + mysql_.quote(req.result) + ", " +
-        mysql_.quote(encode_outcome(reply.users)) +
-        "); INSERT INTO treasure_log (user_id, change_type, change_key, score_before, "
-        "score_after, diamond_before, diamond_after) VALUES ";
+    std::string sql = round_row() +
+                      "; INSERT INTO treasure_log (user_id, change_type, change_key, "
+                      "score_before, score_after, diamond_before, diamond_after) VALUES ";
     const std::string key = mysql_.quote("round:" + req.round_id);
     std::string cases;
     bool first = true;

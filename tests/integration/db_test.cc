@@ -239,6 +239,29 @@ TEST_CASE("a settle with an unknown user or bad transfers changes nothing", "[db
     CHECK(st.schema.exec("SELECT COUNT(*) FROM rounds") == "0\n");
 }
 
+TEST_CASE("a round that moved nothing (a draw) is recorded once and changes no balance", "[db]") {
+    Storage st;
+    auto s = st.store();
+    const int64_t a = user(*s, "d1");
+    const int64_t b = user(*s, "d2");
+    auto req = round_of("r-draw", {});
+    req.seats = {a, b};
+    req.result = R"({"reason":"draw"})";
+    const auto first = s->settle(req);
+    REQUIRE(first.ok());
+    CHECK_FALSE(first.value.repeated);
+    CHECK(first.value.users.empty());
+    const auto again = s->settle(req);
+    REQUIRE(again.ok());
+    CHECK(again.value.repeated);
+    CHECK(again.value.users.empty());
+    CHECK(st.schema.exec("SELECT seats, outcome FROM rounds WHERE round_id = 'r-draw'") ==
+          std::to_string(a) + "," + std::to_string(b) + "\t\n");
+    CHECK(st.schema.exec("SELECT COUNT(*) FROM treasure_log WHERE change_type = 2") == "0\n");
+    CHECK(score_of(*s, a) == 10000);
+    CHECK(score_of(*s, b) == 10000);
+}
+
 TEST_CASE("8 threads x 1000 concurrent settles over the same users end with exact sums", "[db]") {
     Storage st;
     std::vector<int64_t> users;

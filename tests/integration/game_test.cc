@@ -351,6 +351,31 @@ TEST_CASE("a disconnected player is played for and loses by abandon after the li
     CHECK(cl.score(bob.uid) == 9900);
 }
 
+TEST_CASE(
+    "both players gone mid-game: the round is a draw by abandon, recorded, and the table "
+    "frees",
+    "[game]") {
+    // A drawn round moves nothing; it must still settle, or the table and its seats are held
+    // for ever (a fault test once caught a node whose load never fell).
+    Cluster cl(43);
+    // The trustee's think time is longer than the abandon limit: nobody moves for the two.
+    cl.start_game(1, {"gomoku.abandon_after_ms=1000", "gomoku.move_timeout_ms=60000",
+                      "robot.think_min_ms=10000", "robot.think_max_ms=10000"});
+    Player ann(cl.client_port, "g43ann"), bob(cl.client_port, "g43bob");
+    ann.fast_login();
+    bob.fast_login();
+    ann.auto_move = bob.auto_move = false;
+    REQUIRE(run_until({&ann, &bob}, [&] { return ann.turn >= 0 && bob.turn >= 0; }));
+    // The load comes with heartbeats: wait for the seated pair to show.
+    REQUIRE(tb::test::wait_for([&] { return cl.load_of(1, "game.gomoku.1") == 2; }, 5s));
+    ann.c.reset();
+    bob.c.reset();
+    REQUIRE(tb::test::wait_for([&] { return cl.load_of(1, "game.gomoku.1") == 0; }, 15s));
+    CHECK(cl.schema.exec("SELECT outcome, result LIKE '%abandon%' FROM rounds") == "\t1\n");
+    CHECK(cl.score(ann.uid) == 10000);
+    CHECK(cl.score(bob.uid) == 10000);
+}
+
 TEST_CASE("a duplicate login kicks the old session and the new one takes the seat", "[game]") {
     Cluster cl(44);
     cl.start_game(1);
