@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "codec/messages.h"
+#include "nodes/common/game_api.h"
 #include "nodes/common/proxy_api.h"
 
 namespace tb::game {
@@ -43,6 +44,9 @@ GameService::GameService(zmq::context_t& ctx, bus::EventLoop& loop, const GameCo
       tickets_(cfg.ticket_secret),
       room_(*this, room_settings(cfg, kind), std::move(factory)) {
     node_.on_request(codec::kMsgFastLogin, [this](bus::Request& r) { on_fast_login(r); });
+    node_.on_request(common::kMsgGameTables, [this](bus::Request& r) {
+        node_.reply(r.env, codec::encode(room_.describe()));
+    });
     node_.on_any_request([this](bus::Request& r) { on_table_message(r); });
     node_.on_push(common::kMsgSessionClosed, [this](const codec::Envelope& env, std::string_view) {
         room_.session_closed(env.user, env.session);

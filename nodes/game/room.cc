@@ -82,7 +82,11 @@ Seat seat_of_record(const common::UserRecord& u, const Entrant* who) {
 // Table
 
 Table::Table(Room& room, int32_t id, int chairs, std::unique_ptr<TableLogic> logic)
-    : room_(room), id_(id), seats_(static_cast<size_t>(chairs)), logic_(std::move(logic)) {
+    : room_(room),
+      id_(id),
+      seats_(static_cast<size_t>(chairs)),
+      logic_(std::move(logic)),
+      phase_since_ms_(room.host().now_ms()) {
     logic_->init(*this);
 }
 
@@ -236,13 +240,35 @@ void Table::try_start() {
     for (const auto& s : seats_) {
         if (!s || s->view.status != codec::kUserStatusReady) return;
     }
-    phase_ = Phase::kPlaying;
+    set_phase(Phase::kPlaying);
     round_id_ = room_.settings().node + "-" + std::to_string(id_) + "-" +
                 std::to_string(room_.host().now_ms()) + "-" + hex64(room_.rng()()).substr(0, 8);
     for (size_t i = 0; i < seats_.size(); ++i) {
         set_status(static_cast<Chair>(i), codec::kUserStatusPlaying);
     }
     logic_->on_start();
+}
+
+void Table::set_phase(Phase p) {
+    phase_ = p;
+    phase_since_ms_ = room_.host().now_ms();
+}
+
+common::TableInfo Table::info() const {
+    common::TableInfo t;
+    t.table_id = id_;
+    t.phase = phase_ == Phase::kWaiting   ? "waiting"
+              : phase_ == Phase::kPlaying ? "playing"
+                                          : "settling";
+    t.phase_ms = std::max<int64_t>(0, room_.host().now_ms() - phase_since_ms_);
+    if (phase_ != Phase::kWaiting) t.round_id = round_id_;
+    for (size_t i = 0; i < seats_.size(); ++i) {
+        if (!seats_[i]) continue;
+        const Seat& s = *seats_[i];
+        t.seats.push_back({static_cast<int32_t>(i), s.view.user_id, s.view.robot, s.view.offline,
+                           s.view.status, s.session, s.proxy});
+    }
+    return t;
 }
 
 void Table::go_offline(Chair chair) {
@@ -271,7 +297,7 @@ void Table::come_back(Chair chair, const std::string& proxy, uint64_t session) {
 
 void Table::conclude(RoundOutcome outcome) {
     if (phase_ != Phase::kPlaying) return;
-    phase_ = Phase::kSettling;
+    set_phase(Phase::kSettling);
     kill_all_timers();
     common::SettleRequest req;
     req.round_id = round_id_;
@@ -329,7 +355,7 @@ void Table::settled(const common::SettleReply& reply) {
             seats_[i]->view.score = u.score;
         }
     }
-    phase_ = Phase::kWaiting;
+    set_phase(Phase::kWaiting);
     logic_->on_conclude(scores);
     for (size_t i = 0; i < seats_.size(); ++i) {
         if (!seats_[i] || scores[i] == 0) continue;
@@ -348,7 +374,7 @@ void Table::abort_round() {
         settle_timer_ = 0;
     }
     ++settle_attempt_;
-    phase_ = Phase::kWaiting;
+    set_phase(Phase::kWaiting);
     logic_->on_abort();
 }
 
@@ -746,6 +772,27 @@ void Room::refresh_online() {
         const Seat* s = t != nullptr ? t->seat_of(at.chair) : nullptr;
         if (s != nullptr) set_online(*s, at.table);
     }
+}
+
+common::TablesReply Room::describe() const {
+    common::TablesReply r;
+    r.node = settings_.node;
+    r.seated = seated();
+    r.tables_total = static_cast<int64_t>(tables_.size());
+    for (const auto& [id, t] : tables_) {
+        if (r.tables.size() == common::kGameTablesMax) break;
+        r.tables.push_back(t->info());
+    }
+    for (const auto& [user, at] : where_) {
+        const auto it = tables_.find(at.table);
+        const Table* t = it == tables_.end() ? nullptr : it->second.get();
+        const SeatView* s = t != nullptr ? t->seat(at.chair) : nullptr;
+        if (s == nullptr || static_cast<uint64_t>(s->user_id) != user) {
+            r.unseated.push_back(static_cast<int64_t>(user));
+        }
+    }
+    std::sort(r.unseated.begin(), r.unseated.end());
+    return r;
 }
 
 void Room::update_load() {

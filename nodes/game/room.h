@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "nodes/common/db_api.h"
+#include "nodes/common/game_api.h"
 #include "nodes/common/proxy_api.h"
 #include "nodes/game/game_config.h"
 #include "nodes/game/table_logic.h"
@@ -128,6 +129,8 @@ public:
     Seat* seat_of(Chair chair) noexcept;
     TableLogic& logic() noexcept { return *logic_; }
     const std::string& round_id() const noexcept { return round_id_; }
+    // The table as tb-ctl tables shows it (common::kMsgGameTables).
+    common::TableInfo info() const;
 
     // Frame operations, called by the Room.
     void sit(Chair chair, Seat seat);
@@ -149,12 +152,14 @@ private:
     void settle(const common::SettleRequest& req, std::chrono::milliseconds retry);
     void settled(const common::SettleReply& reply);
     void kill_all_timers();
+    void set_phase(Phase p);
 
     Room& room_;  // owns this table and outlives it
     int32_t id_;
     std::vector<std::optional<Seat>> seats_;
     std::unique_ptr<TableLogic> logic_;
     Phase phase_ = Phase::kWaiting;
+    int64_t phase_since_ms_ = 0;  // host time of the last phase change (or of creation)
     std::string round_id_;
     std::map<int, HostTimer> timers_;
     HostTimer settle_timer_ = 0;
@@ -190,6 +195,8 @@ public:
     void abort_all();
 
     std::size_t tables() const noexcept { return tables_.size(); }
+    // Every table (up to common::kGameTablesMax) and its seats, for operators.
+    common::TablesReply describe() const;
     int64_t seated() const noexcept { return static_cast<int64_t>(where_.size()); }
     Table* table(int32_t id) noexcept;
     const RoomSettings& settings() const noexcept { return settings_; }

@@ -583,6 +583,13 @@ void settle_and_audit(FaultCluster& cl, const std::string& scenario) {
         for (const std::string service : {kGomoku, kLandlords}) {
             for (const auto& w : cl.worker_list(service)) {
                 UNSCOPED_INFO(w.name << " still reports load " << w.load);
+                if (w.load == 0) continue;
+                // What holds the seats, on stderr before the failure (a CI log keeps that).
+                const auto tables = tb::test::run_command(
+                    {bin("tb-ctl").string(), "--manager", cl.manager_endpoint(), "tables", w.name},
+                    10s);
+                report(scenario + ": " + w.name + " still reports load " + std::to_string(w.load) +
+                       ":\n" + tables.out + tables.err);
             }
         }
     }

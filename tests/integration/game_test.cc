@@ -313,6 +313,38 @@ TEST_CASE("a player who disconnects mid-game returns to the same board", "[game]
             return s.first == tb::codec::kMsgNotifyStatus && s.second.value("UserStatus", 0) == 3;
         });
     }));
+    // tb-ctl tables shows the round and Bob's seat kept for him, offline.
+    const auto manager = "tcp://127.0.0.1:" + std::to_string(cl.base);
+    const auto listed = tb::test::run_command(
+        {bin("tb-ctl").string(), "--manager", manager, "tables", "game-1", "--json"}, 10s);
+    INFO(listed.out << listed.err);
+    REQUIRE(listed.exit_code == 0);
+    const auto tables = json::parse(listed.out, nullptr, false);
+    REQUIRE_FALSE(tables.is_discarded());
+    CHECK(tables.value("seated", -1) == 2);
+    CHECK(tables.value("unseated", json::array()).empty());
+    REQUIRE(tables.value("tables", json::array()).size() == 1);
+    const auto& table = tables["tables"][0];
+    CHECK(table.value("table_id", -1) == ann.table);
+    CHECK(table.value("phase", "") == "playing");
+    CHECK_FALSE(table.value("round_id", "").empty());
+    int offline = 0;
+    for (const auto& seat : table.value("seats", json::array())) {
+        const bool is_bob = seat.value("user_id", 0) == bob.uid;
+        CHECK(seat.value("offline", !is_bob) == is_bob);
+        CHECK((seat.value("session", 0) == 0) == is_bob);
+        offline += seat.value("offline", false) ? 1 : 0;
+    }
+    CHECK(offline == 1);
+    const auto human = tb::test::run_command(
+        {bin("tb-ctl").string(), "--manager", manager, "tables", "game-1"}, 10s);
+    CHECK(human.exit_code == 0);
+    CHECK(human.out.find(std::to_string(bob.uid) + "(offline)") != std::string::npos);
+    // A node that is not on the bus: exit 1 with the reason.
+    const auto unknown = tb::test::run_command(
+        {bin("tb-ctl").string(), "--manager", manager, "tables", "game-9"}, 10s);
+    CHECK(unknown.exit_code == 1);
+    CHECK_FALSE(unknown.err.empty());
     bob.reconnect(cl.client_port);
     const auto back = bob.fast_login(bob.game_id);
     CHECK(back.value("Errno", 0) == 0);

@@ -675,3 +675,46 @@ TEST_CASE("session.check_ms = 0 turns the session check off", "[game]") {
     CHECK(f.host.checks.empty());
     CHECK(f.room->seated() == 1);
 }
+
+TEST_CASE("describe lists each table's phase, time in it, round and seats", "[game]") {
+    Fixture f;
+    f.start_round();
+    f.host.advance(milliseconds(1500));
+    f.room->session_closed(2, 22);
+    f.host.deliver();
+    auto r = f.room->describe();
+    CHECK(r.node == "game-7");
+    CHECK(r.seated == 2);
+    CHECK(r.tables_total == 1);
+    CHECK(r.unseated.empty());
+    REQUIRE(r.tables.size() == 1);
+    const auto& t = r.tables[0];
+    CHECK(t.phase == "playing");
+    CHECK(t.phase_ms == 1500);
+    CHECK_FALSE(t.round_id.empty());
+    REQUIRE(t.seats.size() == 2);
+    CHECK(t.seats[0].user_id == 1);
+    CHECK(t.seats[0].session == 11);
+    CHECK(t.seats[0].proxy == "proxy-1");
+    CHECK_FALSE(t.seats[0].offline);
+    CHECK(t.seats[1].user_id == 2);
+    CHECK(t.seats[1].offline);
+    CHECK(t.seats[1].session == 0);
+    CHECK(t.seats[1].status == codec::kUserStatusOffline);
+    // The round ends: the offline player leaves, the table waits again from now.
+    f.send(1, 11, codec::msg_type(150, 1));
+    r = f.room->describe();
+    CHECK(r.seated == 1);
+    REQUIRE(r.tables.size() == 1);
+    CHECK(r.tables[0].phase == "waiting");
+    CHECK(r.tables[0].phase_ms == 0);
+    CHECK(r.tables[0].round_id.empty());
+    REQUIRE(r.tables[0].seats.size() == 1);
+    CHECK(r.tables[0].seats[0].user_id == 1);
+    f.room->session_closed(1, 11);
+    f.host.deliver();
+    r = f.room->describe();
+    CHECK(r.seated == 0);
+    CHECK(r.tables_total == 0);
+    CHECK(r.tables.empty());
+}

@@ -4,6 +4,7 @@
 
 #include "bus/protocol.h"
 #include "bus/security.h"
+#include "nodes/common/game_api.h"
 
 namespace tb::ctl {
 
@@ -82,6 +83,45 @@ int health(tools::Session& s, const std::string& node, std::ostream& out) {
     }
     if (finish(out) != kExitOk) return kExitFailed;
     return healthy ? kExitOk : kExitFailed;
+}
+
+int tables(tools::Session& s, const std::string& node, std::ostream& out) {
+    const std::string what = "tables " + node;
+    const auto a = s.call("@" + node, {}, s.connection().timeout(), common::kMsgGameTables);
+    if (const int rc = s.check(a, what); rc != kExitOk) return rc;
+    common::TablesReply r;
+    if (codec::decode(a.reply.body, r) != codec::MsgError::kOk) {
+        s.fail(what, "malformed answer (is " + node + " a game node?)");
+        return kExitFailed;
+    }
+    if (s.connection().json) {
+        out << tools::dump_json(tools::json_of(r)) << '\n';
+        return finish(out);
+    }
+    out << r.node << ": " << r.seated << " seated at " << r.tables_total << " tables\n";
+    tools::Table t({">table", "phase", ">for", "round", "seats (chair:user)"});
+    for (const auto& ti : r.tables) {
+        std::string seats;
+        for (const auto& seat : ti.seats) {
+            if (!seats.empty()) seats += ' ';
+            seats += std::to_string(seat.chair) + ":" + std::to_string(seat.user_id);
+            if (seat.robot) seats += "(robot)";
+            if (seat.offline) seats += "(offline)";
+        }
+        t.add({std::to_string(ti.table_id), ti.phase, tools::format_age_ms(ti.phase_ms),
+               ti.round_id.empty() ? "-" : ti.round_id, seats});
+    }
+    if (!t.empty()) t.print(out);
+    if (static_cast<int64_t>(r.tables.size()) < r.tables_total) {
+        out << "(" << r.tables_total - static_cast<int64_t>(r.tables.size())
+            << " more tables not shown)\n";
+    }
+    if (!r.unseated.empty()) {
+        out << "counted as seated but at no table:";
+        for (const int64_t u : r.unseated) out << ' ' << u;
+        out << '\n';
+    }
+    return finish(out);
 }
 
 int keygen(bool json, std::ostream& out, std::ostream& err) {

@@ -29,6 +29,12 @@ int kick(tools::Session& s, int64_t user_id, const std::string& reason, std::ost
 // --json: {node, registered, open, degraded, healthy}.
 int health(tools::Session& s, const std::string& node, std::ostream& out);
 
+// Asks game node NODE directly ("@NODE", common::kMsgGameTables) for its tables: phase, time
+// in that phase, round id and seats (user, robot, offline, session). Exit 0 on an answer, 1 when
+// the node is unknown or answers badly, 2 on no answer. --json: the reply as one object
+// {node, seated, tables_total, tables: [...], unseated}.
+int tables(tools::Session& s, const std::string& node, std::ostream& out);
+
 // A new CURVE key pair as TOML lines (public = "...", secret = "..."), or with `json`
 // {"public": ..., "secret": ...}. Needs no manager.
 int keygen(bool json, std::ostream& out, std::ostream& err);

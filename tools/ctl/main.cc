@@ -1,6 +1,6 @@
 // tb-ctl: operate a running cluster through its manager.
 //   tb-ctl [--manager EP] [--json] shut NODE | open NODE | notice TEXT [--level L]
-//          | kick USERID [--reason R] | health NODE | keygen
+//          | kick USERID [--reason R] | health NODE | tables NODE | keygen
 // Exit: 0 ok, 1 refused by the manager or bad argument (health: not registered or degraded),
 // 2 the manager did not answer (tools/mon/tool.h).
 #include <CLI/CLI.hpp>
@@ -14,7 +14,9 @@
 int main(int argc, char** argv) try {
     using tb::tools::add_connection_options;
     tb::tools::Connection conn;
-    CLI::App app{"tb-ctl: shut and open nodes, send notices, kick users, probe health"};
+    CLI::App app{
+        "tb-ctl: shut and open nodes, send notices, kick users, probe health, list a game node's "
+        "tables"};
     app.require_subcommand(1);
     add_connection_options(app, conn, /*with_announce=*/false);
     app.footer(
@@ -57,6 +59,11 @@ int main(int argc, char** argv) try {
     health->add_option("NODE", node, "bus identity, e.g. db-1")->required();
     add_connection_options(*health, conn, false);
 
+    auto* tables = app.add_subcommand(
+        "tables", "list game node NODE's tables: phase, time in it, round and who sits where");
+    tables->add_option("NODE", node, "bus identity of a game node, e.g. game-2")->required();
+    add_connection_options(*tables, conn, false);
+
     auto* keygen = app.add_subcommand(
         "keygen", "print a new CURVE key pair as TOML lines (public = ..., secret = ...)");
     keygen->add_flag("--json", conn.json, "print {\"public\": ..., \"secret\": ...}");
@@ -70,6 +77,7 @@ int main(int argc, char** argv) try {
     if (notice->parsed()) return tb::ctl::notice(session, text, level, std::cout);
     if (kick->parsed()) return tb::ctl::kick(session, user_id, reason, std::cout);
     if (health->parsed()) return tb::ctl::health(session, node, std::cout);
+    if (tables->parsed()) return tb::ctl::tables(session, node, std::cout);
     return tb::tools::kExitFailed;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "tb-ctl: %s\n", e.what());
