@@ -6,6 +6,9 @@
 #
 # Steps, in order (each one's baseline in the same run):
 #   bus          tb-bench bus --json: tablebus against raw libzmq (sync1, sync16, pipelined)
+#   path         tb-bench path --json, 100 and 20 players: the action path's shape on plain
+#                sockets and libzmq (players -> gateway -> zmq_proxy -> echo and back), the
+#                ceiling the gomoku runs below are divided by
 #   rules        tb-rules bench --json: classify and enumerate
 #   db           tb-bench db --json: device logins straight to the db service
 #   cluster      tools/cluster.sh up (private MariaDB, Redis, manager, db, login, proxy, one
@@ -97,6 +100,7 @@ fi
 if [ "$short" -eq 1 ]; then
     mode=short
     bus_args=(--short)
+    path_args=(--short)
     db_args=(--short)
     game_s=5
     probe_s=3
@@ -106,6 +110,7 @@ if [ "$short" -eq 1 ]; then
 else
     mode=full
     bus_args=(--repeat 3)
+    path_args=(--seconds 10)
     db_args=()
     game_s=30
     probe_s=10
@@ -307,7 +312,7 @@ snapshot() {  # snapshot FILE
 # Steps
 
 step_no=0
-readonly steps_total=$((9 + ${#idle_counts[@]}))
+readonly steps_total=$((10 + ${#idle_counts[@]}))
 begin() { step_no=$((step_no + 1)); note "[$step_no/$steps_total] $*"; }
 
 note "$mode run, binaries $bin_dir, work dir $work"
@@ -324,6 +329,18 @@ run 600 "$work/bus.json" "$work/bus.err" "$bin_dir/tb-bench" bus --json "${bus_a
 is_json "$work/bus.json" || fail_step bus "$work/bus.err" "no JSON in $work/bus.json"
 raw_pipelined=$(jget "$work/bus.json" raw.pipelined_rps)
 note "    ratios sync16 $(jget "$work/bus.json" ratio.sync16_rps), pipelined $(jget "$work/bus.json" ratio.pipelined_rps), sync1 p50 $(jget "$work/bus.json" ratio.sync1_p50); raw pipelined $raw_pipelined req/s"
+
+# --- the action path's shape on plain sockets and libzmq
+pick_base 0 1 2
+path_base=$base
+begin "path: tb-bench path ${path_args[*]} --json, 100 and 20 players (base port $path_base)"
+for n in 100 20; do
+    run 300 "$work/path_$n.json" "$work/path_$n.err" "$bin_dir/tb-bench" path --json \
+        "${path_args[@]}" --players "$n" --base-port "$path_base" ||
+        fail_step path "$work/path_$n.err" "tb-bench path --players $n exited $?"
+    is_json "$work/path_$n.json" || fail_step path "$work/path_$n.err" "no JSON in $work/path_$n.json"
+    note "    $n players: $(jget "$work/path_$n.json" actions_per_s) actions/s, p99 $(jget "$work/path_$n.json" p99_ms) ms"
+done
 
 # --- rule engine
 begin "rule engine: tb-rules bench --json"
@@ -465,6 +482,7 @@ build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$(dirname "$bin_dir")/CMak
     echo "game_s=$game_s"
     echo "login_s=$login_s"
     echo "bus_args=${bus_args[*]}"
+    echo "path_args=${path_args[*]}"
     echo "idle_counts=${idle_counts[*]}"
     echo "half_probe_think_ms=$t0"
     echo "half_probe_actions_per_s=$probe_rate"
@@ -527,6 +545,16 @@ for side in ("raw", "tablebus"):
 R["bus_args"] = meta["bus_args"]
 raw_pipe = bus["raw"]["pipelined_rps"]
 
+# The action path's shape on plain sockets and libzmq (tb-bench path)
+R["path_args"] = meta["path_args"]
+for players, key in ((100, "raw_path"), (20, "raw_path_20")):
+    pj = load(f"path_{players}")
+    R[f"{key}_actions_per_s"] = pj["actions_per_s"]
+    for p in ("p50", "p90", "p99", "p999"):
+        R[f"{key}_{p}_ms"] = pj[f"{p}_ms"]
+    R[f"{key}_cpu_us_per_action"] = pj["cpu_us_per_action"]
+    R[f"{key}_machine_busy_pct"] = pj["machine_busy_pct"]
+
 # Game runs
 LABELS = {"manager": "manager", "proxy": "proxy", "login-1": "login", "db-1": "db",
           "mariadb": "mariadb", "redis": "redis"}
@@ -564,12 +592,19 @@ def game(prefix, name):
 
 game("gomoku_closed", "gomoku_closed")
 game("gomoku_half_load", "gomoku_half")
+game("gomoku_20", "gomoku_20")
+game("landlords_closed", "landlords_closed")
+# tablebus against the same shape without it: how much of the ceiling the gomoku runs reach.
+R["gomoku_closed_vs_raw_path"] = round(R["gomoku_closed_actions_per_s"] /
+                                       R["raw_path_actions_per_s"], 3)
+R["gomoku_closed_p99_vs_raw_path"] = round(R["gomoku_closed_p99_ms"] / R["raw_path_p99_ms"], 2)
+R["gomoku_20_vs_raw_path"] = round(R["gomoku_20_actions_per_s"] /
+                                   R["raw_path_20_actions_per_s"], 3)
+R["gomoku_20_p99_vs_raw_path"] = round(R["gomoku_20_p99_ms"] / R["raw_path_20_p99_ms"], 2)
 R["gomoku_half_load_fraction"] = round(R["gomoku_half_load_actions_per_s"] /
                                        R["gomoku_closed_actions_per_s"], 3)
 R["gomoku_half_load_probe_think_ms"] = int(meta["half_probe_think_ms"])
 R["gomoku_half_load_probe_actions_per_s"] = float(meta["half_probe_actions_per_s"])
-game("gomoku_20", "gomoku_20")
-game("landlords_closed", "landlords_closed")
 R["game_seconds"] = int(meta["game_s"])
 
 # Connections
@@ -639,7 +674,8 @@ REQUIRED = ["bus_sync16_ratio", "bus_pipelined_ratio", "bus_sync1_p50_ratio",
             "gomoku_closed_actions_per_s", "gomoku_closed_p99_ms", "gomoku_20_p99_ms",
             "gomoku_half_load_p99_ms", "landlords_closed_actions_per_s", "idle_15k_rss_mib",
             "device_logins_per_s", "db_device_logins_per_s", "classify_ns", "enumerate_lead_us",
-            "raw_pipelined_rps", "raw_sync16_rps", "raw_sync1_p50_us", "machine", "timestamp"]
+            "raw_pipelined_rps", "raw_sync16_rps", "raw_sync1_p50_us", "raw_path_actions_per_s",
+            "raw_path_p99_ms", "raw_path_20_p99_ms", "machine", "timestamp"]
 missing = [k for k in REQUIRED if R.get(k) is None]
 if missing:
     print("bench.sh: the results lack " + ", ".join(missing), file=sys.stderr)
@@ -707,6 +743,19 @@ for label, p in rows:
     L.append(f"| {label} | {R[p + '_think_ms']} ms | {n(R[p + '_actions_per_s'])} | "
              f"{R[p + '_vs_raw_pipelined']:.3f} | {n(R[p + '_p50_ms'], 2)} | {n(R[p + '_p99_ms'], 2)} | "
              f"{n(R[p + '_p999_ms'], 2)} | {n(R[p + '_bot_cpu_us_per_action'], 1)} | {R[p + '_errors']} |")
+L.append("")
+L.append("**The same path without tablebus** (`tb-bench path --json " + R["path_args"] + "`: players on "
+         "TCP → gateway → `zmq_proxy` → libzmq echo → back, the gateway writing each move to both "
+         "players of its table; no codec, game logic, settlement or strategy):")
+L.append("")
+L.append("| players | raw path actions/s | p50 ms | p99 ms | p99.9 ms | CPU µs/action (players / gateway / broker / echo) | tablebus gomoku actions/s ÷ raw path | tablebus p99 ÷ raw path |")
+L.append("|---|---|---|---|---|---|---|---|")
+for players, key, run in ((100, "raw_path", "gomoku_closed"), (20, "raw_path_20", "gomoku_20")):
+    c = R[key + "_cpu_us_per_action"]
+    L.append(f"| {players} | {n(R[key + '_actions_per_s'])} | {n(R[key + '_p50_ms'], 2)} | "
+             f"{n(R[key + '_p99_ms'], 2)} | {n(R[key + '_p999_ms'], 2)} | "
+             f"{n(c['players'], 1)} / {n(c['gateway'], 1)} / {n(c['broker'], 1)} / {n(c['table'], 1)} | "
+             f"{R[run + '_vs_raw_path']:.3f} | {R[run + '_p99_vs_raw_path']:.2f} |")
 L.append("")
 L.append("CPU per action by process (µs user+sys, from `/proc/<pid>/stat` around each run, login "
          "ramp included) and how busy the whole machine was:")

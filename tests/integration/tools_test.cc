@@ -1,8 +1,9 @@
 // tb-mon and tb-ctl against real processes: a tb-manager on ports of its own (support/process.h
 // port_base, one slot per test case), tb-test-worker echo workers, and the tools run as
 // commands whose stdout, stderr and exit status are checked. Waits are polls with deadlines
-// (support/wait.h), never sleeps. Port slots used here: 0-9, 12-19 and 22-23 (the bus process
-// tests use 10, 20, 30 and 40), two ports each: bus = base, announce = base + 1.
+// (support/wait.h), never sleeps. Port slots used here: 0-9, 12-19, 22-23 (the bus process
+// tests use 10, 20, 30 and 40), two ports each: bus = base, announce = base + 1; and 32-34 for
+// tb-bench path.
 
 #include <signal.h>
 
@@ -606,6 +607,38 @@ TEST_CASE("tb-mon and tb-ctl talk to a CURVE manager", "[tools]") {
     INFO(report(bad));
     CHECK(bad.exit_code == 1);
     CHECK(bad.err.find("Z85") != std::string::npos);
+}
+
+TEST_CASE("tb-bench path plays a closed loop on plain sockets and refuses bad arguments",
+          "[tools]") {
+    const std::string base = std::to_string(port_base(32));
+    const RunResult r = run_command({bin("tb-bench").string(), "path", "--json", "--players", "4",
+                                     "--seconds", "1", "--base-port", base},
+                                    45s);
+    INFO(report(r));
+    REQUIRE(r.exit_code == 0);
+    REQUIRE(json::accept(r.out));
+    const json j = json::parse(r.out);
+    CHECK(j.at("players") == 4);
+    // Two tables played: moves went through the gateway, the broker and the echo and back.
+    CHECK(j.at("actions").get<int64_t>() > 0);
+    CHECK(j.at("actions_per_s").get<double>() > 0);
+    CHECK(j.at("p50_ms").get<double>() > 0);
+    CHECK(j.at("p99_ms").get<double>() >= j.at("p50_ms").get<double>());
+    for (const char* who : {"players", "gateway", "broker", "table"}) {
+        INFO(who);
+        CHECK(j.at("cpu_us_per_action").contains(who));
+    }
+    // Its children are gone: nothing listens on the gateway's port any more.
+    CHECK(loopback_port_bindable(static_cast<uint16_t>(std::stoi(base) + 2)));
+
+    // A table is two players: an odd count is refused before anything starts.
+    const RunResult odd =
+        run_command({bin("tb-bench").string(), "path", "--players", "3", "--base-port", base}, 15s);
+    INFO(report(odd));
+    CHECK(odd.exit_code == 1);
+    CHECK(odd.err.find("even") != std::string::npos);
+    CHECK(odd.out.empty());
 }
 
 TEST_CASE("tb-mon and tb-ctl have --help everywhere", "[tools]") {

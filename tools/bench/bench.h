@@ -162,10 +162,47 @@ std::vector<TargetCheck> check_targets(const DbBenchResults& results);
 
 std::string to_table(const DbBenchResults& results, const DbBenchOptions& options);
 
+// ---------------------------------------------------------------------------------------------
+// `tb-bench path`: the action path's shape on plain sockets and plain libzmq, nothing of
+// tablebus in it: players on TCP -> a gateway (epoll inside zmq_poll, one DEALER) -> zmq_proxy
+// -> a libzmq echo -> back -> the gateway writes each move to both players of its table, and
+// the opponent's copy starts the opponent's move (closed loop, as gomoku). What the machine
+// allows this shape is the ceiling for tablebus's action figures.
+
+struct PathBenchOptions {
+    uint16_t base_port = 17200;  // zmq_proxy: base, base+1; the gateway's TCP listener: base+2
+    int players = 100;           // even: two per table
+    std::chrono::milliseconds duration{10000};
+    std::chrono::milliseconds warmup{2000};
+    std::size_t body_size = 32;  // payload bytes of a move (a gomoku move frame is about this)
+    std::function<void(const std::string&)> progress;
+};
+
+struct PathBenchResults {
+    int players = 0;
+    uint64_t actions = 0;  // moves sent in the window whose broadcast came back to the mover
+    double seconds = 0;
+    double actions_per_s = 0;
+    double p50_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0;
+    // CPU (user + sys) per action in the window: the players (tb-bench), the gateway, the
+    // broker and the echo (the "table").
+    double cpu_players_us = 0, cpu_gateway_us = 0, cpu_broker_us = 0, cpu_table_us = 0;
+    double machine_busy = 0;  // share of all cores busy during the window, anyone's work
+};
+
+// Starts the broker, the echo and the gateway, plays, stops them. Throws std::runtime_error
+// (naming a child that died, or the table that stalled) or Interrupted.
+PathBenchResults run_path_bench(const PathBenchOptions& options);
+// {"players":..,"actions_per_s":..,"p50_ms":..,"p99_ms":..,"p999_ms":..,
+//  "cpu_us_per_action":{"players":..,"gateway":..,"broker":..,"table":..},"machine_busy_pct":..}
+nlohmann::ordered_json to_json(const PathBenchResults& results);
+std::string to_table(const PathBenchResults& results, const PathBenchOptions& options);
+
 // Hidden subcommands (the child processes). Each runs until SIGTERM/SIGINT; returns the exit
 // code.
 int raw_proxy_main(const std::string& frontend, const std::string& backend);
 int raw_echo_main(const std::string& connect);
 int echo_worker_main(const std::string& manager, int32_t id);
+int raw_gateway_main(uint16_t port, const std::string& broker);
 
 }  // namespace tb::bench

@@ -221,22 +221,6 @@ struct Watched {
     pid_t pid;
 };
 
-// Busy and total jiffies of the whole machine (/proc/stat "cpu" line).
-std::pair<double, double> machine_jiffies() {
-    std::ifstream in("/proc/stat");
-    std::string cpu;
-    in >> cpu;
-    double v[10] = {};
-    double total = 0;
-    for (double& x : v) {
-        in >> x;
-    }
-    // user nice system idle iowait irq softirq steal guest guest_nice (guest counted in user)
-    for (int i = 0; i < 8; ++i) total += v[i];
-    const double idle = v[3] + v[4];
-    return {total - idle, total};
-}
-
 using InnoDbCounters = std::map<std::string, double>;
 
 class Monitor {

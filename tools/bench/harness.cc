@@ -71,13 +71,6 @@ private:
     bool arrived_ = false;
 };
 
-double percentile_us(std::vector<int64_t>& v, double p) {
-    if (v.empty()) return 0;
-    const auto k = static_cast<std::size_t>(p / 100.0 * static_cast<double>(v.size() - 1) + 0.5);
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-    return static_cast<double>(v[k]) / 1000.0;
-}
-
 }  // namespace
 
 void request_stop() noexcept {
@@ -86,6 +79,13 @@ void request_stop() noexcept {
 
 bool stop_requested() noexcept {
     return g_stop.load(std::memory_order_relaxed);
+}
+
+double percentile_us(std::vector<int64_t>& v, double p) {
+    if (v.empty()) return 0;
+    const auto k = static_cast<std::size_t>(p / 100.0 * static_cast<double>(v.size() - 1) + 0.5);
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+    return static_cast<double>(v[k]) / 1000.0;
 }
 
 std::string make_body(std::size_t size) {

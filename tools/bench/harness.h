@@ -53,6 +53,10 @@ using CallerFn = std::function<void(int index, StartLine& line, Samples& out)>;
 // Runs `callers` threads of `fn`, measuring for `duration`.
 Measurement run_callers(int callers, std::chrono::milliseconds duration, const CallerFn& fn);
 
+// The p-th percentile (0..100, nearest rank) of nanosecond samples, in microseconds;
+// reorders `v`. 0 when empty.
+double percentile_us(std::vector<int64_t>& v, double p);
+
 // The request body every caller sends: `size` bytes (at least 8: pipelined callers put the
 // send time in the first 8).
 std::string make_body(std::size_t size);

@@ -7,6 +7,7 @@
 //   tb-bench raw-proxy --frontend EP --backend EP   (plain zmq_proxy, ROUTER/DEALER)
 //   tb-bench raw-echo --connect EP                  (plain libzmq echo)
 //   tb-bench echo-worker --manager EP --id N        (node runtime, service bench.echo)
+//   tb-bench raw-gateway --listen PORT --broker EP  (the path's TCP gateway, plain libzmq)
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -74,9 +75,12 @@ int run_bench(Options o, bool json, bool check, Run run) {
     } else {
         std::cout << tb::bench::to_table(r, o) << std::flush;
     }
-    if (check) {
-        for (const auto& t : tb::bench::check_targets(r)) {
-            if (!t.met) return 2;
+    // The path has no targets of its own: it is the baseline the action figures are divided by.
+    if constexpr (requires { tb::bench::check_targets(r); }) {
+        if (check) {
+            for (const auto& t : tb::bench::check_targets(r)) {
+                if (!t.met) return 2;
+            }
         }
     }
     return 0;
@@ -91,6 +95,12 @@ int run_bus(tb::bench::BusBenchOptions o, bool json, bool check) {
 int run_db(tb::bench::DbBenchOptions o, bool json, bool check) {
     return run_bench(std::move(o), json, check,
                      [](const tb::bench::DbBenchOptions& x) { return tb::bench::run_db_bench(x); });
+}
+
+int run_path(tb::bench::PathBenchOptions o, bool json) {
+    return run_bench(std::move(o), json, false, [](const tb::bench::PathBenchOptions& x) {
+        return tb::bench::run_path_bench(x);
+    });
 }
 
 }  // namespace
@@ -175,7 +185,33 @@ int main(int argc, char** argv) try {
     db->add_option("--only", dbo.only)->check(CLI::IsMember({"login", "settle"}))->group("");
     db->add_flag("--db-over-socket", dbo.db_over_socket)->group("");
 
+    tb::bench::PathBenchOptions po;
+    bool path_json = false;
+    bool path_short = false;
+    double path_seconds = 10.0;
+    CLI::App* path = app.add_subcommand(
+        "path",
+        "the action path's shape on plain sockets and libzmq (players -> gateway -> zmq_proxy -> "
+        "echo and back, closed loop): the ceiling tablebus's action figures are measured against");
+    path->add_flag("--json", path_json, "print only the results as one JSON object");
+    path->add_option("--players", po.players, "players, two per table")
+        ->capture_default_str()
+        ->check(CLI::Range(2, 10000));
+    auto* path_seconds_opt =
+        path->add_option("--seconds", path_seconds, "seconds measured (default 10)")
+            ->check(CLI::Range(0.1, 3600.0));
+    path->add_flag("--short", path_short, "1 s warm-up, 2 s measured (CI smoke)");
+    path->add_option("--base-port", po.base_port,
+                     "zmq_proxy on base and base+1, the gateway's TCP listener on base+2")
+        ->capture_default_str()
+        ->check(CLI::Range(1024, 65532));
+    path->add_option("--body", po.body_size, "payload bytes per move (at least 14)")
+        ->capture_default_str()
+        ->check(CLI::Range(14, 1024));
+
     std::string frontend, backend, connect, manager;
+    std::string broker;
+    uint16_t listen_port = 0;
     int32_t id = 1;
     CLI::App* proxy = app.add_subcommand("raw-proxy", "")->group("");
     proxy->add_option("--frontend", frontend)->required();
@@ -186,11 +222,22 @@ int main(int argc, char** argv) try {
     worker->add_option("--manager", manager)->required();
     worker->add_option("--id", id)->required();
 
+    CLI::App* gateway = app.add_subcommand("raw-gateway", "")->group("");
+    gateway->add_option("--listen", listen_port)->required();
+    gateway->add_option("--broker", broker)->required();
+
     CLI11_PARSE(app, argc, argv);
 
     if (proxy->parsed()) return tb::bench::raw_proxy_main(frontend, backend);
     if (echo->parsed()) return tb::bench::raw_echo_main(connect);
     if (worker->parsed()) return tb::bench::echo_worker_main(manager, id);
+    if (gateway->parsed()) return tb::bench::raw_gateway_main(listen_port, broker);
+    if (path->parsed()) {
+        if (path_short && path_seconds_opt->count() == 0) path_seconds = 2.0;
+        if (path_short) po.warmup = std::chrono::milliseconds(1000);
+        po.duration = std::chrono::milliseconds(static_cast<int64_t>(path_seconds * 1000.0));
+        return run_path(po, path_json);
+    }
     if (db->parsed()) {
         if (db_short && db_seconds_opt->count() == 0) db_seconds = 1.0;
         if (db_short) dbo.fsync_probe = std::chrono::milliseconds(1000);

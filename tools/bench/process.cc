@@ -70,6 +70,22 @@ double cpu_seconds(pid_t pid) {
     return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+// Busy and total jiffies of the whole machine (/proc/stat "cpu" line).
+std::pair<double, double> machine_jiffies() {
+    std::ifstream in("/proc/stat");
+    std::string cpu;
+    in >> cpu;
+    double v[10] = {};
+    double total = 0;
+    for (double& x : v) {
+        in >> x;
+    }
+    // user nice system idle iowait irq softirq steal guest guest_nice (guest counted in user)
+    for (int i = 0; i < 8; ++i) total += v[i];
+    const double idle = v[3] + v[4];
+    return {total - idle, total};
+}
+
 Child::Child(std::string name, std::vector<std::string> argv, const ChildOptions& options)
     : name_(std::move(name)) {
     if (argv.empty()) throw std::invalid_argument("Child: empty argv");

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tb::bench {
@@ -21,6 +22,10 @@ namespace tb::bench {
 std::string self_exe();
 // CPU seconds (user + system, all threads) a process has used so far; 0 when unknown.
 double cpu_seconds(pid_t pid);
+
+// Busy and total jiffies of the whole machine (/proc/stat's "cpu" line): busy share between
+// two readings = d(busy) / d(total).
+std::pair<double, double> machine_jiffies();
 
 // `name` in the directory holding this executable (tb-manager next to tb-bench).
 std::string sibling_binary(const std::string& name);
