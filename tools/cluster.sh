@@ -25,6 +25,8 @@
 #               COUNT (default 1) tb-game nodes serving game.KIND.LEVEL.
 # Binaries come from build/bin (TB_BIN=DIR overrides); when build/bin lacks them the build runs
 # first (tools/install-deps.sh, cmake). TB_TICKET_SECRET, if set, reaches the proxy and games.
+# MariaDB and Redis run under the scheduling policy the nodes use (process.scheduler, default
+# batch: docs/operations.md): TB_PROCESS_SCHEDULER=normal leaves all of them on the default.
 # Exit status: 0 ok, 1 failure (the logs named in the message tell why), 2 bad arguments.
 set -euo pipefail
 
@@ -209,6 +211,15 @@ spawn() {
         [ $tries -lt 500 ] || break
         sleep 0.01
     done
+}
+
+# Puts every thread of a storage server (and so the threads it starts later) under SCHED_BATCH,
+# as the nodes put themselves (process.scheduler); a refusal only costs speed.
+batch_schedule() {  # batch_schedule NAME PID
+    [ "${TB_PROCESS_SCHEDULER:-batch}" = batch ] || return 0
+    command -v chrt >/dev/null 2>&1 || return 0
+    chrt --batch --all-tasks --pid 0 "$2" >/dev/null 2>&1 ||
+        note "could not put $1 (pid $2) under SCHED_BATCH: it runs under the default policy"
 }
 
 tail_log() {
@@ -482,6 +493,7 @@ start_mariadb() {
         GRANT ALL PRIVILEGES ON *.* TO '$mariadb_user'@'localhost';
         CREATE DATABASE IF NOT EXISTS \`$database\`;" >/dev/null ||
         die "cannot create the MariaDB user $mariadb_user (log: $log_dir/mariadb.log)"
+    batch_schedule MariaDB "$pid"
     note "MariaDB up on 127.0.0.1:$mariadb_port (pid $pid)"
 }
 
@@ -512,6 +524,7 @@ start_redis() {
         fi
         sleep 0.1
     done
+    batch_schedule Redis "$pid"
     note "Redis up on 127.0.0.1:$redis_port (pid $pid)"
 }
 

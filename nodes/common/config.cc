@@ -726,6 +726,7 @@ void bind_node_config(ConfigSchema& schema, NodeConfig& cfg) {
     schema.add("curve.server_key", &cfg.curve_server_key,
                "CURVE: the manager's public key, Z85; set together with curve.secret_key");
     bind_log_config(schema, cfg.log);
+    bind_process_config(schema, cfg.process);
 }
 
 void bind_log_config(ConfigSchema& schema, LogConfig& cfg) {
@@ -735,6 +736,14 @@ void bind_log_config(ConfigSchema& schema, LogConfig& cfg) {
     schema.add("log.max_size_mb", &cfg.max_size_mb, "rotate the log file at this size (MiB)")
         .range(1, 4096);
     schema.add("log.max_files", &cfg.max_files, "rotated log files kept").range(1, 100);
+}
+
+void bind_process_config(ConfigSchema& schema, ProcessConfig& cfg) {
+    schema
+        .add("process.scheduler", &cfg.scheduler,
+             "batch: a woken thread does not preempt the running one, so it finds more messages "
+             "per wake-up (faster under load); normal: the kernel's default policy")
+        .one_of({"batch", "normal"});
 }
 
 Ports ports_from_base(uint16_t base) {

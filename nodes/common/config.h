@@ -190,13 +190,19 @@ struct LogConfig {
     int32_t max_files = 5;       // rotated files kept besides the current one
 };
 
-// Settings every node has, under [node] and [log].
+// How the kernel schedules the process (applied by apply_scheduler(), scheduling.h).
+struct ProcessConfig {
+    std::string scheduler = "batch";  // "batch" (SCHED_BATCH) or "normal" (SCHED_OTHER)
+};
+
+// Settings every node has, under [node], [log] and [process].
 struct NodeConfig {
     int32_t id = 1;
     std::string manager;   // empty: tcp://127.0.0.1:<base_port>
     std::string announce;  // empty: tcp://127.0.0.1:<base_port + 1>
     uint16_t base_port = 5555;
     LogConfig log;
+    ProcessConfig process;
     // CURVE to a manager that has it on (conf/manager.production.toml): this node's secret key
     // (its public key is derived from it and must be on the manager's allow-list) and the
     // manager's public key, Z85. Both empty: plain TCP.
@@ -209,10 +215,13 @@ struct NodeConfig {
 };
 
 // Registers node.id, node.manager, node.announce, node.base_port, curve.secret_key,
-// curve.server_key, log.level, log.file, log.max_size_mb and log.max_files, bound to `cfg`.
+// curve.server_key, log.level, log.file, log.max_size_mb, log.max_files and process.scheduler,
+// bound to `cfg`.
 void bind_node_config(ConfigSchema& schema, NodeConfig& cfg);
 // Only the log.* keys (for the manager, which is not a node on the bus).
 void bind_log_config(ConfigSchema& schema, LogConfig& cfg);
+// process.scheduler (every node, and the manager).
+void bind_process_config(ConfigSchema& schema, ProcessConfig& cfg);
 
 // The default listening ports, all derived from one base so that several installations can
 // share a host by moving a single number.

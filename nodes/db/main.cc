@@ -7,6 +7,7 @@
 #include "nodes/common/config.h"
 #include "nodes/common/logging.h"
 #include "nodes/common/node_main.h"
+#include "nodes/common/scheduling.h"
 #include "nodes/common/signals.h"
 #include "nodes/db/db_service.h"
 
@@ -29,6 +30,7 @@ int main(int argc, char** argv) try {
 
     auto log = tb::common::init_logging("db", cfg.node.log);
     tb::common::log_effective_config(*log, schema);
+    tb::common::apply_scheduler(cfg.node.process, *log);  // before any thread starts
 
     if (migrate_only || cfg.migrate_at_start) {
         tb::db::Store store(cfg);

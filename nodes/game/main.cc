@@ -6,6 +6,7 @@
 #include "bus/event_loop.h"
 #include "nodes/common/config.h"
 #include "nodes/common/logging.h"
+#include "nodes/common/scheduling.h"
 #include "nodes/common/signals.h"
 #include "nodes/game/game_config.h"
 #include "nodes/game/game_kinds.h"
@@ -39,6 +40,7 @@ int main(int argc, char** argv) try {
     }
     auto log = tb::common::init_logging("game", cfg.node.log);
     tb::common::log_effective_config(*log, schema);
+    tb::common::apply_scheduler(cfg.node.process, *log);  // before any thread starts
 
     zmq::context_t ctx;
     tb::bus::EventLoop loop;

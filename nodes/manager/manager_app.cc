@@ -79,6 +79,7 @@ void bind_manager_config(common::ConfigSchema& schema, ManagerConfig& cfg) {
     schema.add("curve.allowed_keys", &cfg.curve_allowed_keys,
                "public keys (Z85) of the nodes allowed on the bus");
     common::bind_log_config(schema, cfg.log);
+    common::bind_process_config(schema, cfg.process);
 }
 
 void ManagerConfig::check() const {

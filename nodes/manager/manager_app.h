@@ -32,6 +32,7 @@ struct ManagerConfig {
     std::string curve_secret_key;
     std::vector<std::string> curve_allowed_keys;
     common::LogConfig log;
+    common::ProcessConfig process;
 
     // The broker options these settings mean (base port applied to unset endpoints).
     bus::BrokerOptions broker_options() const;

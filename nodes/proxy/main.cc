@@ -7,6 +7,7 @@
 #include "nodes/common/config.h"
 #include "nodes/common/logging.h"
 #include "nodes/common/node_main.h"
+#include "nodes/common/scheduling.h"
 #include "nodes/common/signals.h"
 #include "nodes/proxy/proxy_service.h"
 
@@ -27,6 +28,7 @@ int main(int argc, char** argv) try {
 
     auto log = tb::common::init_logging("proxy", cfg.node.log);
     tb::common::log_effective_config(*log, schema);
+    tb::common::apply_scheduler(cfg.node.process, *log);  // before any thread starts
 
     zmq::context_t ctx;
     tb::bus::EventLoop loop;

@@ -41,7 +41,7 @@ COMPONENT_LABEL = "app.kubernetes.io/component"
 # nodes/common/config.cc).
 COMMON_NODE_KEYS = {
     "node.id", "node.manager", "node.announce", "node.base_port",
-    "log.level", "log.file", "log.max_size_mb", "log.max_files",
+    "log.level", "log.file", "log.max_size_mb", "log.max_files", "process.scheduler",
 }
 # Values that must come from a Secret, never from a ConfigMap.
 SECRET_KEYS = {"ticket.secret", "mysql.password", "redis.password", "curve.secret_key"}

@@ -175,6 +175,10 @@ struct PathBenchOptions {
     std::chrono::milliseconds duration{10000};
     std::chrono::milliseconds warmup{2000};
     std::size_t body_size = 32;  // payload bytes of a move (a gomoku move frame is about this)
+    // The gateway's, the broker's and the echo's scheduling policy, as tablebus's
+    // process.scheduler: "batch" (its default) or "normal". The players keep the default, like
+    // tb-bot.
+    std::string scheduler = "batch";
     std::function<void(const std::string&)> progress;
 };
 
@@ -188,6 +192,7 @@ struct PathBenchResults {
     // broker and the echo (the "table").
     double cpu_players_us = 0, cpu_gateway_us = 0, cpu_broker_us = 0, cpu_table_us = 0;
     double machine_busy = 0;  // share of all cores busy during the window, anyone's work
+    std::string scheduler;    // as given
 };
 
 // Starts the broker, the echo and the gateway, plays, stops them. Throws std::runtime_error

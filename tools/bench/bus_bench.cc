@@ -137,11 +137,12 @@ BusBenchResults run_bus_bench(const BusBenchOptions& o) {
     if (tablebus) {
         const std::string manager_bin =
             o.manager_binary.empty() ? sibling_binary("tb-manager") : o.manager_binary;
-        // Metrics off (its port would be base+3545); warnings only, on tb-bench's stderr.
-        manager.emplace(
-            "tb-manager",
-            std::vector<std::string>{manager_bin, "--base-port", std::to_string(o.base_port),
-                                     "--set", "manager.metrics=off", "--set", "log.level=warn"});
+        // Metrics off (its port would be base+3545); warnings only, on tb-bench's stderr. The
+        // kernel's default scheduling, like the raw side's zmq_proxy: this compares the bus code.
+        manager.emplace("tb-manager", std::vector<std::string>{
+                                          manager_bin, "--base-port", std::to_string(o.base_port),
+                                          "--set", "manager.metrics=off", "--set", "log.level=warn",
+                                          "--set", "process.scheduler=normal"});
         worker.emplace("echo-worker", std::vector<std::string>{self, "echo-worker", "--manager",
                                                                bus, "--id", "1"});
     }

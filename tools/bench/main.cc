@@ -205,6 +205,10 @@ int main(int argc, char** argv) try {
                      "zmq_proxy on base and base+1, the gateway's TCP listener on base+2")
         ->capture_default_str()
         ->check(CLI::Range(1024, 65532));
+    path->add_option("--scheduler", po.scheduler,
+                     "the gateway's, broker's and echo's policy, as tablebus's process.scheduler")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"batch", "normal"}));
     path->add_option("--body", po.body_size, "payload bytes per move (at least 14)")
         ->capture_default_str()
         ->check(CLI::Range(14, 1024));

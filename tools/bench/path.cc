@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -325,7 +326,17 @@ PathBenchResults run_path_bench(const PathBenchOptions& o) {
         if (o.progress) o.progress(s);
     };
 
+    if (o.scheduler != "batch" && o.scheduler != "normal") {
+        throw std::invalid_argument("--scheduler must be batch or normal");
+    }
     const std::string self = self_exe();
+    // The children inherit the policy of the thread that forks them; this thread, which plays,
+    // goes back to the default once they run.
+    const auto set_policy = [](int policy) {
+        const sched_param param{};
+        if (::sched_setscheduler(0, policy, &param) != 0) fail_errno("sched_setscheduler");
+    };
+    set_policy(o.scheduler == "batch" ? SCHED_BATCH : SCHED_OTHER);
     const std::string front = "tcp://127.0.0.1:" + std::to_string(o.base_port);
     const std::string back = "tcp://127.0.0.1:" + std::to_string(o.base_port + 1);
     const auto gateway_port = static_cast<uint16_t>(o.base_port + 2);
@@ -334,6 +345,7 @@ PathBenchResults run_path_bench(const PathBenchOptions& o) {
     Child gateway("raw-gateway", {self, "raw-gateway", "--listen", std::to_string(gateway_port),
                                   "--broker", front});
     std::vector<Child*> children{&broker, &table, &gateway};
+    set_policy(SCHED_OTHER);
     const auto check = [&] {
         if (stop_requested()) throw Interrupted();
         for (Child* c : children) {
@@ -387,6 +399,7 @@ PathBenchResults run_path_bench(const PathBenchOptions& o) {
     std::pair<double, double> busy0{};
     PathBenchResults r;
     r.players = o.players;
+    r.scheduler = o.scheduler;
 
     const auto move = [&](Player& p, Clock::time_point now) {
         Payload v{kMove, p.table, p.seat, now_ns(now)};
@@ -522,6 +535,7 @@ nlohmann::ordered_json to_json(const PathBenchResults& r) {
                               {"broker", round_to(r.cpu_broker_us, 1)},
                               {"table", round_to(r.cpu_table_us, 1)}};
     j["machine_busy_pct"] = round_to(r.machine_busy * 100, 1);
+    j["scheduler"] = r.scheduler;
     return j;
 }
 
@@ -530,9 +544,9 @@ std::string to_table(const PathBenchResults& r, const PathBenchOptions& o) {
     char line[200];
     std::snprintf(line, sizeof line,
                   "tb-bench path: %d players (%d tables), closed loop, %zu-byte moves, %.1f s "
-                  "after %.1f s warm-up\n",
+                  "after %.1f s warm-up, scheduler %s\n",
                   r.players, r.players / 2, std::max(o.body_size, kHeader), r.seconds,
-                  static_cast<double>(o.warmup.count()) / 1000.0);
+                  static_cast<double>(o.warmup.count()) / 1000.0, o.scheduler.c_str());
     s << line;
     std::snprintf(line, sizeof line,
                   "  %.0f actions/s, round trip p50 %.3f ms, p90 %.3f, p99 %.3f, p99.9 %.3f\n",

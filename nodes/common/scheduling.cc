@@ -1,0 +1,63 @@
+#include "nodes/common/scheduling.h"
+
+#include <dirent.h>
+#include <sched.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace tb::common {
+
+namespace {
+
+int policy_of(const std::string& scheduler) {
+    return scheduler == "batch" ? SCHED_BATCH : SCHED_OTHER;
+}
+
+// The ids of this process's threads (/proc/self/task).
+std::vector<pid_t> threads() {
+    std::vector<pid_t> out;
+    DIR* dir = ::opendir("/proc/self/task");
+    if (dir == nullptr) return out;
+    while (const dirent* e = ::readdir(dir)) {
+        char* end = nullptr;
+        const long tid = std::strtol(e->d_name, &end, 10);
+        if (end != e->d_name && *end == '\0' && tid > 0) out.push_back(static_cast<pid_t>(tid));
+    }
+    ::closedir(dir);
+    return out;
+}
+
+}  // namespace
+
+int apply_scheduler(const ProcessConfig& cfg, spdlog::logger& log) {
+    const int policy = policy_of(cfg.scheduler);
+    const sched_param param{};  // both policies take priority 0
+    // The main thread first: should /proc be missing, at least it and its future threads are set.
+    std::vector<pid_t> tids = threads();
+    if (tids.empty()) tids.push_back(0);
+    int set = 0;
+    for (const pid_t tid : tids) {
+        if (::sched_setscheduler(tid, policy, &param) == 0) {
+            ++set;
+        } else if (errno != ESRCH) {  // ESRCH: the thread ended meanwhile
+            log.warn(
+                "process.scheduler={}: sched_setscheduler on thread {} failed ({}); "
+                "running under the current policy",
+                cfg.scheduler, tid, std::strerror(errno));
+            return set;
+        }
+    }
+    return set;
+}
+
+std::string current_scheduler() {
+    const int policy = ::sched_getscheduler(0);
+    if (policy == SCHED_BATCH) return "batch";
+    if (policy == SCHED_OTHER) return "normal";
+    return std::to_string(policy);
+}
+
+}  // namespace tb::common

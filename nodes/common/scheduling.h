@@ -1,0 +1,35 @@
+#pragma once
+// How the kernel schedules a tablebus process: process.scheduler (ProcessConfig, config.h) in
+// every node's config.
+//
+// "batch" (the default) puts every thread under SCHED_BATCH. Such a thread is not allowed to
+// preempt the running one when it wakes; it runs when that one blocks or its slice ends. An
+// action crosses seven threads (proxy, its libzmq I/O thread, manager, game, ...), and under
+// SCHED_OTHER each message handed to a sleeping thread preempts the sender at once, so on a
+// busy machine every hand-off is a context switch that carries one message. Without the
+// preemption the receiver finds several messages waiting when it runs, and the same work takes
+// fewer switches: the gomoku closed loop ran 1.3-1.6x faster with a lower p99 on 2 cores
+// (docs/BENCHMARKS.md). On an idle core a woken thread still runs at once, so a quiet machine
+// sees no change. "normal" leaves SCHED_OTHER, for hosts where tablebus must not yield to
+// interactive work. No privilege is needed either way.
+
+#include <spdlog/logger.h>
+
+#include <string>
+
+#include "nodes/common/config.h"
+
+namespace tb::common {
+
+// Applies cfg.scheduler to every thread the process has now; threads started afterwards
+// inherit it from their creator, so call it in main before the ZeroMQ context and any pool.
+// A refusal by the kernel (a seccomp profile, say) is logged as a warning and the process goes
+// on under its current policy: scheduling is a matter of speed, not of correctness. Returns
+// how many threads were set. Main thread.
+int apply_scheduler(const ProcessConfig& cfg, spdlog::logger& log);
+
+// The calling thread's policy as a process.scheduler value ("batch", "normal", or the
+// kernel's number for another policy). For tests and diagnostics; any thread.
+std::string current_scheduler();
+
+}  // namespace tb::common

@@ -1,0 +1,71 @@
+// process.scheduler: the key, and apply_scheduler() on this test process's own threads. Moving
+// between SCHED_OTHER and SCHED_BATCH needs no privilege, so this runs anywhere Linux does.
+#include "nodes/common/scheduling.h"
+
+#include <sched.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <catch2/catch.hpp>
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "nodes/common/config.h"
+
+namespace tb::common {
+namespace {
+
+std::string scheduler_of_new_thread() {
+    return std::async(std::launch::async, [] { return current_scheduler(); }).get();
+}
+
+// Puts the test process back under the default policy, whatever a test did.
+struct RestoreNormal {
+    ~RestoreNormal() {
+        const sched_param param{};
+        ::sched_setscheduler(0, SCHED_OTHER, &param);
+    }
+};
+
+TEST_CASE("process.scheduler defaults to batch and takes only batch or normal", "[common]") {
+    NodeConfig cfg;
+    ConfigSchema schema;
+    bind_node_config(schema, cfg);
+    schema.load("", [](const char*) -> const char* { return nullptr; }, {});
+    CHECK(cfg.process.scheduler == "batch");
+    CHECK(schema.find("process.scheduler")->env_name() == "TB_PROCESS_SCHEDULER");
+
+    schema.load("", [](const char*) -> const char* { return nullptr; },
+                {"process.scheduler=normal"});
+    CHECK(cfg.process.scheduler == "normal");
+    CHECK_THROWS_WITH(schema.load("", [](const char*) -> const char* { return nullptr; },
+                                  {"process.scheduler=fifo"}),
+                      Catch::Contains("process.scheduler"));
+}
+
+TEST_CASE("apply_scheduler sets every thread and the threads started later", "[common]") {
+    RestoreNormal restore;
+    std::ostringstream logged;
+    spdlog::logger log("sched", std::make_shared<spdlog::sinks::ostream_sink_mt>(logged));
+
+    // A thread that already runs when the policy changes, waiting to report its own.
+    std::promise<void> go;
+    auto early = std::async(std::launch::async, [ready = go.get_future()]() mutable {
+        ready.wait();
+        return current_scheduler();
+    });
+
+    REQUIRE(apply_scheduler(ProcessConfig{"batch"}, log) >= 2);
+    CHECK(current_scheduler() == "batch");
+    CHECK(scheduler_of_new_thread() == "batch");
+    go.set_value();
+    CHECK(early.get() == "batch");
+    CHECK(logged.str().empty());
+
+    REQUIRE(apply_scheduler(ProcessConfig{"normal"}, log) >= 1);
+    CHECK(current_scheduler() == "normal");
+    CHECK(scheduler_of_new_thread() == "normal");
+}
+
+}  // namespace
+}  // namespace tb::common
