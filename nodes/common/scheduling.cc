@@ -35,7 +35,7 @@ std::vector<pid_t> threads() {
 int apply_scheduler(const ProcessConfig& cfg, spdlog::logger& log) {
     const int policy = policy_of(cfg.scheduler);
     const sched_param param{};  // both policies take priority 0
-    // The main thread first: should /proc be missing, at least it and its future threads are set.
+    // Without /proc, at least this thread, and the threads it starts later, are set.
     std::vector<pid_t> tids = threads();
     if (tids.empty()) tids.push_back(0);
     int set = 0;

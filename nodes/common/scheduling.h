@@ -4,7 +4,7 @@
 //
 // "batch" (the default) puts every thread under SCHED_BATCH. Such a thread is not allowed to
 // preempt the running one when it wakes; it runs when that one blocks or its slice ends. An
-// action crosses seven threads (proxy, its libzmq I/O thread, manager, game, ...), and under
+// action crosses a dozen threads (proxy, manager, game and their libzmq I/O threads), and under
 // SCHED_OTHER each message handed to a sleeping thread preempts the sender at once, so on a
 // busy machine every hand-off is a context switch that carries one message. Without the
 // preemption the receiver finds several messages waiting when it runs, and the same work takes

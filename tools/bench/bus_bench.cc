@@ -89,11 +89,6 @@ double ratio(double tablebus, double raw) {
     return raw > 0 ? tablebus / raw : 0;
 }
 
-double round_to(double v, int decimals) {
-    const double scale = std::pow(10.0, decimals);
-    return std::round(v * scale) / scale;
-}
-
 nlohmann::ordered_json side_json(const SideResults& s) {
     const auto put = [](nlohmann::ordered_json& j, const std::string& name, const Measurement& m) {
         j[name + "_rps"] = static_cast<int64_t>(std::llround(m.rps));

@@ -51,11 +51,6 @@ std::string fmt(double v, int decimals) {
     return buf;
 }
 
-double round_to(double v, int decimals) {
-    const double scale = std::pow(10.0, decimals);
-    return std::round(v * scale) / scale;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Callers
 

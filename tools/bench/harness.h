@@ -57,6 +57,9 @@ Measurement run_callers(int callers, std::chrono::milliseconds duration, const C
 // reorders `v`. 0 when empty.
 double percentile_us(std::vector<int64_t>& v, double p);
 
+// `v` rounded to `decimals` places, for the JSON outputs.
+double round_to(double v, int decimals);
+
 // The request body every caller sends: `size` bytes (at least 8: pipelined callers put the
 // send time in the first 8).
 std::string make_body(std::size_t size);

@@ -30,6 +30,7 @@
 #include "tools/bench/bench.h"
 #include "tools/bench/harness.h"
 #include "tools/bench/process.h"
+#include "tools/bench/sides.h"
 
 namespace tb::bench {
 
@@ -42,7 +43,6 @@ constexpr uint8_t kMove = 2;   // a move to the bus, and back from it as the bro
 constexpr std::size_t kHeader = 1 + 4 + 1 + 8;
 constexpr std::size_t kMaxPayload = 1024;
 constexpr uint32_t kMaxTables = 100000;
-constexpr int kHwm = 100000;
 constexpr auto kStall = std::chrono::seconds(5);
 
 // An owned file descriptor.
@@ -176,9 +176,7 @@ void write_all(int fd, std::string_view f) {
 int raw_gateway_main(uint16_t port, const std::string& broker) try {
     zmq::context_t ctx;
     zmq::socket_t bus(ctx, zmq::socket_type::dealer);
-    bus.set(zmq::sockopt::linger, 0);
-    bus.set(zmq::sockopt::sndhwm, kHwm);
-    bus.set(zmq::sockopt::rcvhwm, kHwm);
+    tune_raw_socket(bus);
     bus.connect(broker);
 
     Fd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
@@ -301,11 +299,6 @@ struct Player {
 
 int64_t now_ns(Clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
-double round_to(double v, int decimals) {
-    const double scale = std::pow(10.0, decimals);
-    return std::round(v * scale) / scale;
 }
 
 }  // namespace

@@ -13,17 +13,11 @@ namespace {
 
 constexpr int kHwm = 100000;  // as the broker and the node runtime set theirs
 
-void tune(zmq::socket_t& s) {
-    s.set(zmq::sockopt::linger, 0);
-    s.set(zmq::sockopt::sndhwm, kHwm);
-    s.set(zmq::sockopt::rcvhwm, kHwm);
-}
-
 class RawCaller {
 public:
     RawCaller(zmq::context_t& ctx, const std::string& frontend)
         : socket_(ctx, zmq::socket_type::dealer) {
-        tune(socket_);
+        tune_raw_socket(socket_);
         // Short receive slices, so a stuck run notices an interrupt or a failed peer.
         socket_.set(zmq::sockopt::rcvtimeo, 100);
         socket_.connect(frontend);
@@ -76,6 +70,12 @@ Clock::time_point stamped(const zmq::message_t& reply) {
 }
 
 }  // namespace
+
+void tune_raw_socket(zmq::socket_t& s) {
+    s.set(zmq::sockopt::linger, 0);
+    s.set(zmq::sockopt::sndhwm, kHwm);
+    s.set(zmq::sockopt::rcvhwm, kHwm);
+}
 
 void raw_wait_ready(zmq::context_t& ctx, const std::string& frontend, const HealthCheck& check,
                     std::chrono::milliseconds limit) {
@@ -155,8 +155,8 @@ int raw_proxy_main(const std::string& frontend, const std::string& backend) {
     zmq::context_t ctx;
     zmq::socket_t front(ctx, zmq::socket_type::router);
     zmq::socket_t back(ctx, zmq::socket_type::dealer);
-    tune(front);
-    tune(back);
+    tune_raw_socket(front);
+    tune_raw_socket(back);
     front.bind(frontend);
     back.bind(backend);
     // Runs until the process is signalled (the default SIGTERM action ends it).
@@ -167,7 +167,7 @@ int raw_proxy_main(const std::string& frontend, const std::string& backend) {
 int raw_echo_main(const std::string& connect) {
     zmq::context_t ctx;
     zmq::socket_t s(ctx, zmq::socket_type::dealer);
-    tune(s);
+    tune_raw_socket(s);
     s.connect(connect);
     // REP-style echo on raw frames: [caller id][empty][body] back as received.
     std::vector<zmq::message_t> frames(4);

@@ -15,6 +15,10 @@ namespace tb::bench {
 // Throws when a child process the side depends on has died (names it and its exit status).
 using HealthCheck = std::function<void()>;
 
+// Linger 0 and high-water marks of 100,000, as the broker and the node runtime set theirs: every
+// plain-libzmq socket of tb-bench (the raw bus side, tb-bench path's gateway).
+void tune_raw_socket(zmq::socket_t& s);
+
 // Raw: DEALER callers -> ROUTER/DEALER zmq_proxy at `frontend` -> raw echo.
 void raw_wait_ready(zmq::context_t& ctx, const std::string& frontend, const HealthCheck& check,
                     std::chrono::milliseconds limit);
