@@ -58,6 +58,10 @@ void bind_db_config(common::ConfigSchema& schema, DbConfig& cfg) {
         .range(50, 60000);
     schema.add("pool.size", &cfg.pool_size, "threads with their own storage connections")
         .range(1, 64);
+    schema
+        .add("pool.settle_batch", &cfg.settle_batch,
+             "settlements queued together that share one transaction (1: one each)")
+        .range(1, 64);
     schema.add("pool.queue_cap", &cfg.queue_cap, "jobs waiting for a thread before 'overloaded'")
         .range(1, 1000000);
     schema

@@ -18,7 +18,10 @@ struct DbConfig {
     common::NodeConfig node;
     common::MariaDbConfig mysql;
     common::RedisConfig redis;
-    int32_t pool_size = 4;      // threads, each with its own MariaDB and Redis connection
+    int32_t pool_size = 4;  // threads, each with its own MariaDB and Redis connection
+    // At most this many queued settlements share one transaction (one durable commit); each
+    // round's text is bounded (60 KB of result), so 64 stays far below max_allowed_packet.
+    int32_t settle_batch = 16;
     int32_t queue_cap = 10000;  // jobs waiting for a thread before "overloaded"
     // A pool thread's connections unused for longer than this are pinged before its next job:
     // a server restarted while the thread was idle would otherwise fail that job. 0: always.

@@ -36,7 +36,19 @@ DbService::DbService(zmq::context_t& ctx, bus::EventLoop& loop, const DbConfig& 
         return s.register_or_login(r);
     });
     serve_user(kDbLoadUser, [](Store& s, int64_t uid) { return s.load_user(uid); });
-    serve<SettleRequest>(kDbSettle, [](Store& s, const SettleRequest& r) { return s.settle(r); });
+    // Settlements queue as data, not closures: a pool thread takes every settlement waiting
+    // behind the one it picks (up to pool.settle_batch) and settles them in one transaction.
+    node_.on_request(kDbSettle, [this](bus::Request& req) {
+        SettleRequest decoded;
+        if (codec::decode(req.body, decoded) != codec::MsgError::kOk) {
+            node_.fail(req.env, codec::to_int(codec::Errno::kMalformed), "malformed");
+            return;
+        }
+        Job job;
+        job.settle = std::move(decoded);
+        job.env = req.env;
+        submit_request(req.env, std::move(job));
+    });
     serve<ChangeTreasureRequest>(kDbChangeTreasure, [](Store& s, const ChangeTreasureRequest& r) {
         return s.change_treasure(r);
     });
@@ -113,16 +125,20 @@ void DbService::serve(uint32_t type, Op op) {
         auto env = req.env;
         Job job;
         job.run = [this, env, op, decoded = std::move(decoded)](Store& store) {
-            auto out = op(store, decoded);
-            loop_.post([this, env, out = std::move(out)] {
-                if (out.ok()) {
-                    node_.reply(env, codec::encode(out.value));
-                } else {
-                    node_.fail(env, out.code, out.text);
-                }
-            });
+            post_answer(env, op(store, decoded));
         };
         submit_request(env, std::move(job));
+    });
+}
+
+template <class T>
+void DbService::post_answer(const codec::Envelope& env, Outcome<T> out) {
+    loop_.post([this, env, out = std::move(out)] {
+        if (out.ok()) {
+            node_.reply(env, codec::encode(out.value));
+        } else {
+            node_.fail(env, out.code, out.text);
+        }
     });
 }
 
@@ -154,21 +170,64 @@ void DbService::worker_main() {
     Store store(cfg_, now_);
     PoolThread thread;
     for (;;) {
-        Job job;
+        std::vector<Job> batch;
         {
             std::unique_lock lock(mutex_);
             cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
             if (stopping_) return;
-            job = std::move(jobs_.front());
+            batch.push_back(std::move(jobs_.front()));
             jobs_.pop_front();
+            if (batch.front().settle) take_settlements(batch);
         }
-        if (bus::Clock::now() >= job.deadline) {
-            expired_.fetch_add(1);
-            if (job.fail) job.fail(codec::to_int(BusCode::kTimeout), "expired in the db queue");
-            continue;
+        std::vector<Job> live;
+        for (auto& job : batch) {
+            if (bus::Clock::now() >= job.deadline) {
+                expired_.fetch_add(1);
+                if (job.fail) job.fail(codec::to_int(BusCode::kTimeout), "expired in the db queue");
+                continue;
+            }
+            live.push_back(std::move(job));
         }
-        run_job(store, thread, job);
+        if (live.empty()) continue;
+        if (live.front().settle) {
+            run_settlements(store, thread, live);
+        } else {
+            run_job(store, thread, live.front().run, live.front().fail);
+        }
     }
+}
+
+void DbService::take_settlements(std::vector<Job>& batch) {
+    // Only the head of the queue is searched: a long queue is a backlog, and the scan runs
+    // under the lock every other pool thread waits on.
+    std::size_t scanned = 0;
+    for (auto it = jobs_.begin(); it != jobs_.end() && scanned < kSettleScan &&
+                                  batch.size() < static_cast<std::size_t>(cfg_.settle_batch);
+         ++scanned) {
+        if (it->settle) {
+            batch.push_back(std::move(*it));
+            it = jobs_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void DbService::run_settlements(Store& store, PoolThread& thread, std::vector<Job>& jobs) {
+    settle_runs_.fetch_add(1);
+    std::vector<const common::SettleRequest*> reqs;
+    for (const auto& job : jobs) reqs.push_back(&*job.settle);
+    run_job(
+        store, thread,
+        [&](Store& s) {
+            auto outs = s.settle_many(reqs);
+            for (std::size_t k = 0; k < jobs.size(); ++k) {
+                post_answer(jobs[k].env, std::move(outs[k]));
+            }
+        },
+        [&](int32_t code, const std::string& text) {
+            for (const auto& job : jobs) job.fail(code, text);
+        });
 }
 
 void DbService::report_expired() {
@@ -212,7 +271,8 @@ DbService::Job::fail_type DbService::answer_failure(const codec::Envelope& env) 
     };
 }
 
-void DbService::run_job(Store& store, PoolThread& thread, Job& job) {
+void DbService::run_job(Store& store, PoolThread& thread, const std::function<void(Store&)>& run,
+                        const std::function<void(int32_t, const std::string&)>& fail) {
     try {
         const auto now = std::chrono::steady_clock::now();
         // A connection that sat idle may have died with a server restart no request saw; it
@@ -239,21 +299,21 @@ void DbService::run_job(Store& store, PoolThread& thread, Job& job) {
             }
         }
         thread.last_used = now;
-        job.run(store);
+        run(store);
         storage_down_.store(false);
     } catch (const DbException& e) {
         if (e.connection_lost()) {
             store.disconnect();
             storage_down_.store(true);
             spdlog::debug("db: storage unavailable: {}", e.what());
-            if (job.fail) job.fail(codec::to_int(BusCode::kStorage), "storage unavailable");
+            if (fail) fail(codec::to_int(BusCode::kStorage), "storage unavailable");
             return;
         }
         spdlog::error("db: storage error {}: {}", e.code(), e.what());
-        if (job.fail) job.fail(codec::to_int(codec::Errno::kFailure), "failure");
+        if (fail) fail(codec::to_int(codec::Errno::kFailure), "failure");
     } catch (const std::exception& e) {
         spdlog::error("db: request failed: {}", e.what());
-        if (job.fail) job.fail(codec::to_int(codec::Errno::kFailure), "failure");
+        if (fail) fail(codec::to_int(codec::Errno::kFailure), "failure");
     }
 }
 

@@ -22,6 +22,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 #include <zmq.hpp>
@@ -48,6 +50,9 @@ public:
     std::size_t queued() const;
     // Jobs dropped so far because their caller's deadline passed while they were queued.
     uint64_t expired() const noexcept { return expired_.load(); }
+    // Pool runs that settled rounds; one run settles every settlement queued near the head
+    // (up to pool.settle_batch) together.
+    uint64_t settle_runs() const noexcept { return settle_runs_.load(); }
 
 private:
     struct Job {
@@ -58,7 +63,13 @@ private:
         fail_type fail;
         // When the caller stops waiting (bus::deadline_of); a job picked up later is dropped.
         bus::Clock::time_point deadline = bus::Clock::time_point::max();
+        // A settlement is queued as its request (and `run` is empty), so that a pool thread
+        // can settle several in one transaction (Store::settle_many).
+        std::optional<common::SettleRequest> settle;
+        codec::Envelope env;  // the settlement's caller
     };
+    // Settlements to share a transaction are looked for among this many queued jobs.
+    static constexpr std::size_t kSettleScan = 64;
 
     // Registers a handler that decodes `Req`, runs `op(store, req)` on the pool and answers.
     template <class Req, class Op>
@@ -75,7 +86,15 @@ private:
         std::chrono::steady_clock::time_point last_used{};    // start of the last job run
     };
     void worker_main();
-    void run_job(Store& store, PoolThread& thread, Job& job);
+    // Runs `run` on this thread's connections (reconnecting first if needed); `fail` answers
+    // when storage is down or `run` threw.
+    void run_job(Store& store, PoolThread& thread, const std::function<void(Store&)>& run,
+                 const std::function<void(int32_t, const std::string&)>& fail);
+    // Moves the settlements queued near the head into `batch` (caller holds mutex_).
+    void take_settlements(std::vector<Job>& batch);
+    void run_settlements(Store& store, PoolThread& thread, std::vector<Job>& jobs);
+    template <class T>
+    void post_answer(const codec::Envelope& env, Outcome<T> out);
     Job::fail_type answer_failure(const codec::Envelope& env);
     void probe();
     // Logs how many jobs expired since the last report (loop thread, from the health timer).
@@ -96,6 +115,7 @@ private:
     std::atomic<bool> storage_down_{false};
     std::atomic<bool> probing_{false};
     std::atomic<uint64_t> expired_{0};
+    std::atomic<uint64_t> settle_runs_{0};
     uint64_t expired_logged_ = 0;  // loop thread: expired_ when last reported
     bus::Clock::time_point expired_logged_at_{};
     bus::TimerId health_timer_ = 0;

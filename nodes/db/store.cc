@@ -348,7 +348,8 @@ void Store::rank(int64_t user_id, int64_t score) {
     redis_.command({"ZADD", redis_.key("rank"), std::to_string(score), std::to_string(user_id)});
 }
 
-Outcome<common::SettleReply> Store::settle(const common::SettleRequest& req) {
+std::optional<Outcome<common::SettleReply>> Store::settle_refusal(
+    const common::SettleRequest& req) {
     using R = Outcome<common::SettleReply>;
     if (!printable_key(req.round_id, 64)) return R::fail(Errno::kInvalidField, "bad round id");
     // No transfers is a round that moved nothing (a gomoku draw, a level with base score 0): it
@@ -360,77 +361,161 @@ Outcome<common::SettleReply> Store::settle(const common::SettleRequest& req) {
         req.seats.size() > 16 || req.result.size() > 60000) {
         return R::fail(Errno::kInvalidField, "field too long");
     }
-    std::set<int64_t> users;
+    return std::nullopt;
+}
+
+Store::SettleWork Store::settle_work(const common::SettleRequest& req) {
+    SettleWork w{&req, {}, {}};
     for (const auto& t : req.transfers) {
-        users.insert(t.from);
-        users.insert(t.to);
+        w.users.insert(t.from);
+        w.users.insert(t.to);
     }
-    common::SettleReply reply;
-    reply.round_id = req.round_id;
-    std::vector<std::pair<int64_t, int64_t>> ranked;
-    // with_retries, not with_transaction: settle_once()'s batches begin and commit themselves.
+    w.reply.round_id = req.round_id;
+    return w;
+}
+
+void Store::rank_all(const Ranked& ranked) {
+    if (ranked.empty()) return;
+    std::vector<std::string> zadd{"ZADD", redis_.key("rank")};
+    for (const auto& [uid, score] : ranked) {
+        zadd.push_back(std::to_string(score));
+        zadd.push_back(std::to_string(uid));
+    }
+    redis_.command(zadd);
+}
+
+Outcome<common::SettleReply> Store::settle(const common::SettleRequest& req) {
+    return std::move(settle_many({&req}).front());
+}
+
+std::vector<Outcome<common::SettleReply>> Store::settle_many(
+    const std::vector<const common::SettleRequest*>& reqs) {
+    std::vector<Outcome<common::SettleReply>> out(reqs.size());
+    // Rounds over disjoint users with distinct ids share one transaction: one lock batch, one
+    // write batch and one durable commit for all of them. A round that shares a user or an id
+    // with an earlier one settles on its own afterwards, so each round still clamps against
+    // the balances its predecessor left.
+    std::vector<SettleWork> together;
+    std::vector<std::size_t> where;  // together[k] answers reqs[where[k]]
+    std::vector<std::size_t> alone;
+    std::set<int64_t> taken;
+    std::set<std::string_view> ids;
+    for (std::size_t i = 0; i < reqs.size(); ++i) {
+        if (auto refused = settle_refusal(*reqs[i])) {
+            out[i] = std::move(*refused);
+            continue;
+        }
+        SettleWork w = settle_work(*reqs[i]);
+        const bool clash =
+            ids.count(reqs[i]->round_id) != 0 ||
+            std::any_of(w.users.begin(), w.users.end(), [&](int64_t u) { return taken.count(u); });
+        if (clash) {
+            alone.push_back(i);
+            continue;
+        }
+        ids.insert(reqs[i]->round_id);
+        taken.insert(w.users.begin(), w.users.end());
+        together.push_back(std::move(w));
+        where.push_back(i);
+    }
+    if (together.size() == 1) {
+        alone.insert(alone.begin(), where.front());
+    } else if (!together.empty()) {
+        Ranked ranked;
+        int32_t code = -1;
+        try {
+            // with_retries, not with_transaction: settle_once()'s batches begin and commit.
+            code = common::with_retries(
+                mysql_, [&](common::MariaDb&) { return settle_once(together, ranked); });
+        } catch (const DbException& e) {
+            if (e.status() != DbStatus::kDuplicate) throw;
+        }
+        if (code == 0) {
+            rank_all(ranked);
+            for (std::size_t k = 0; k < together.size(); ++k) {
+                out[where[k]] = {0, {}, std::move(together[k].reply)};
+            }
+        } else {
+            // A repeat or an unknown user in the group: nothing was written. Each round on its
+            // own gets the answer it would have had alone.
+            alone.insert(alone.end(), where.begin(), where.end());
+        }
+    }
+    for (const std::size_t i : alone) out[i] = settle_alone(settle_work(*reqs[i]));
+    return out;
+}
+
+Outcome<common::SettleReply> Store::settle_alone(SettleWork work) {
+    using R = Outcome<common::SettleReply>;
+    std::vector<SettleWork> one;
+    one.push_back(std::move(work));
+    Ranked ranked;
     int32_t code = 0;
     try {
-        code = common::with_retries(
-            mysql_, [&](common::MariaDb&) { return settle_once(req, users, reply, ranked); });
+        code = common::with_retries(mysql_,
+                                    [&](common::MariaDb&) { return settle_once(one, ranked); });
     } catch (const DbException& e) {
         if (e.status() != DbStatus::kDuplicate) throw;
         // The round row is the only insert whose key a repeat can collide with: a repeat (or a
         // concurrent twin that committed first) answers the first result.
-        const auto seen =
-            mysql_.prepare("SELECT outcome FROM rounds WHERE round_id = ?").query(req.round_id);
+        const auto seen = mysql_.prepare("SELECT outcome FROM rounds WHERE round_id = ?")
+                              .query(one.front().req->round_id);
         if (seen.empty()) throw;
+        common::SettleReply reply;
+        reply.round_id = one.front().req->round_id;
         reply.repeated = true;
         reply.users = decode_outcome(seen[0].str(0));
         return {0, {}, std::move(reply)};
     }
     if (code != 0) return R::fail(static_cast<Errno>(code), "unknown user in round");
-    if (!ranked.empty()) {
-        std::vector<std::string> zadd{"ZADD", redis_.key("rank")};
-        for (const auto& [uid, score] : ranked) {
-            zadd.push_back(std::to_string(score));
-            zadd.push_back(std::to_string(uid));
-        }
-        redis_.command(zadd);
-    }
-    return {0, {}, std::move(reply)};
+    rank_all(ranked);
+    return {0, {}, std::move(one.front().reply)};
 }
 
-int32_t Store::settle_once(const common::SettleRequest& req, const std::set<int64_t>& users,
-                           common::SettleReply& reply,
-                           std::vector<std::pair<int64_t, int64_t>>& ranked) {
-    reply.users.clear();
+int32_t Store::settle_once(std::vector<SettleWork>& rounds, Ranked& ranked) {
     ranked.clear();
     if (mysql_.in_transaction()) {
         throw DbException(DbStatus::kError, 0, "settle inside an open transaction");
     }
-    std::string seats;
-    for (const int64_t seat : req.seats) {
-        seats += (seats.empty() ? "" : ",") + std::to_string(seat);
+    std::set<int64_t> users;
+    for (auto& w : rounds) {
+        w.reply.users.clear();
+        users.insert(w.users.begin(), w.users.end());
     }
-    // The round row first: its primary key is what makes a repeat (or a concurrent one) fail
-    // here as a duplicate before anything else runs; settle() then answers the first result.
-    const auto round_row = [&] {
-        return "INSERT INTO rounds (round_id, game, level, node, seats, seed, result, outcome) "
-               "VALUES (" +
-               mysql_.quote(req.round_id) + ", " + mysql_.quote(req.game) + ", " +
-               std::to_string(req.level) + ", " + mysql_.quote(req.node) + ", " +
-               mysql_.quote(seats) + ", " + mysql_.quote(req.seed) + ", " +
-               mysql_.quote(req.result) + ", " + mysql_.quote(encode_outcome(reply.users)) + ")";
+    // The round rows first: their primary key is what makes a repeat (or a concurrent one)
+    // fail here as a duplicate before anything else runs; the caller then answers the first
+    // result.
+    const auto round_rows = [&] {
+        std::string sql =
+            "INSERT INTO rounds (round_id, game, level, node, seats, seed, result, outcome) "
+            "VALUES ";
+        for (std::size_t k = 0; k < rounds.size(); ++k) {
+            const common::SettleRequest& req = *rounds[k].req;
+            std::string seats;
+            for (const int64_t seat : req.seats) {
+                seats += (seats.empty() ? "" : ",") + std::to_string(seat);
+            }
+            sql += (k == 0 ? "(" : ", (") + mysql_.quote(req.round_id) + ", " +
+                   mysql_.quote(req.game) + ", " + std::to_string(req.level) + ", " +
+                   mysql_.quote(req.node) + ", " + mysql_.quote(seats) + ", " +
+                   mysql_.quote(req.seed) + ", " + mysql_.quote(req.result) + ", " +
+                   mysql_.quote(encode_outcome(rounds[k].reply.users)) + ")";
+        }
+        return sql;
     };
     if (users.empty()) {
         // Nothing moves: one statement, committed on its own.
-        mysql_.query_batch(round_row(), "settle: record a round that moved nothing");
+        mysql_.query_batch(round_rows(), "settle: record rounds that moved nothing");
         return 0;
     }
-    // A settlement is two round trips to MariaDB whatever the table size, each a batch of
-    // statements covering all the round's users. The batches are text: ids and amounts are
+    // A settlement is two round trips to MariaDB whatever the number of rounds and users, each
+    // a batch of statements covering all of them. The batches are text: ids and amounts are
     // integers we format, every string goes through quote().
     std::string ids;
     for (const int64_t uid : users) ids += (ids.empty() ? "" : ", ") + std::to_string(uid);
-    // Lock in id order: two rounds over the same users never wait on each other in a cycle.
-    // (Only treasure rows: a join would lock accounts rows in whatever order the optimizer
-    // picks, and deadlock. The robot flag never changes, so it is read without a lock.)
+    // Lock in id order: two settlements over the same users never wait on each other in a
+    // cycle. (Only treasure rows: a join would lock accounts rows in whatever order the
+    // optimizer picks, and deadlock. The robot flag never changes, so it is read unlocked.)
     const auto read = mysql_.query_batch(
         "START TRANSACTION; SELECT user_id, score, diamond FROM treasure WHERE user_id IN (" + ids +
             ") ORDER BY user_id FOR UPDATE; SELECT user_id FROM accounts WHERE robot = 1 "
@@ -448,33 +533,36 @@ int32_t Store::settle_once(const common::SettleRequest& req, const std::set<int6
         balances[r.i64(0)] = r.i64(1);
     }
     for (const auto& r : read[2]) before[r.i64(0)].robot = true;
-    const auto deltas = clamp_transfers(req.transfers, balances);
-    int64_t sum = 0;
-    for (const auto& [uid, d] : deltas) {
-        sum += d;
-        reply.users.push_back({uid, d, before[uid].score + d});
-    }
-    if (sum != 0) throw std::logic_error("settlement is not zero-sum");
-    std::string sql = round_row() +
-                      "; INSERT INTO treasure_log (user_id, change_type, change_key, "
-                      "score_before, score_after, diamond_before, diamond_after) VALUES ";
-    const std::string key = mysql_.quote("round:" + req.round_id);
+    std::string log;
     std::string cases;
-    bool first = true;
-    for (const auto& [uid, d] : deltas) {
-        const Balance& b = before[uid];
-        const std::string id = std::to_string(uid);
-        const std::string after = std::to_string(b.score + d);
-        sql += (first ? "(" : ", (") + id + ", " + std::to_string(common::kChangeRound) + ", " +
-               key + ", " + std::to_string(b.score) + ", " + after + ", " +
-               std::to_string(b.diamond) + ", " + std::to_string(b.diamond) + ")";
-        cases += " WHEN " + id + " THEN " + after;
-        first = false;
-        if (!b.robot) ranked.emplace_back(uid, b.score + d);
+    for (auto& w : rounds) {
+        // The rounds share no user, so each clamps against its own users' balances alone.
+        const auto deltas = clamp_transfers(w.req->transfers, balances);
+        int64_t sum = 0;
+        const std::string key = mysql_.quote("round:" + w.req->round_id);
+        for (const auto& [uid, d] : deltas) {
+            sum += d;
+            const Balance& b = before[uid];
+            w.reply.users.push_back({uid, d, b.score + d});
+            const std::string id = std::to_string(uid);
+            const std::string after = std::to_string(b.score + d);
+            log += (log.empty() ? "(" : ", (") + id + ", " + std::to_string(common::kChangeRound) +
+                   ", " + key + ", " + std::to_string(b.score) + ", " + after + ", " +
+                   std::to_string(b.diamond) + ", " + std::to_string(b.diamond) + ")";
+            cases += " WHEN " + id + " THEN " + after;
+            if (!b.robot) ranked.emplace_back(uid, b.score + d);
+        }
+        if (sum != 0) throw std::logic_error("settlement is not zero-sum");
     }
-    sql += "; UPDATE treasure SET score = CASE user_id" + cases + " END WHERE user_id IN (" + ids +
-           "); COMMIT";
-    mysql_.query_batch(sql, "settle: write the round");
+    std::string sql = round_rows();
+    if (!log.empty()) {
+        sql +=
+            "; INSERT INTO treasure_log (user_id, change_type, change_key, score_before, "
+            "score_after, diamond_before, diamond_after) VALUES " +
+            log + "; UPDATE treasure SET score = CASE user_id" + cases + " END WHERE user_id IN (" +
+            ids + ")";
+    }
+    mysql_.query_batch(sql + "; COMMIT", "settle: write the rounds");
     return 0;
 }
 

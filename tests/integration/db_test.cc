@@ -1,6 +1,7 @@
 // The db node against real MariaDB and Redis: the shared private instances of the CTest
 // fixture for most cases (each with its own schema and key prefix), and private instances of
 // its own for the cases that stop MariaDB or Redis mid-run.
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <thread>
@@ -260,6 +261,98 @@ TEST_CASE("a round that moved nothing (a draw) is recorded once and changes no b
     CHECK(st.schema.exec("SELECT COUNT(*) FROM treasure_log WHERE change_type = 2") == "0\n");
     CHECK(score_of(*s, a) == 10000);
     CHECK(score_of(*s, b) == 10000);
+}
+
+// COMMIT statements this connection has run: how many transactions a settlement took.
+int64_t commits(db::Store& s) {
+    const auto rows = s.mysql().query("SHOW SESSION STATUS LIKE 'Com_commit'");
+    REQUIRE(rows.size() == 1);
+    return rows[0].i64(1);
+}
+
+TEST_CASE("rounds over different users settle in one transaction, each answered as alone", "[db]") {
+    Storage st;
+    auto s = st.store();
+    std::vector<int64_t> u;
+    for (int i = 0; i < 7; ++i) u.push_back(user(*s, "g" + std::to_string(i)));
+    const auto r1 = round_of("g-1", {{u[0], u[1], 300}});
+    // The second round clamps: u[2] owes 2 x 8000 and has 10000.
+    const auto r2 = round_of("g-2", {{u[2], u[3], 8000}, {u[2], u[4], 8000}});
+    const auto r3 = round_of("g-3", {{u[5], u[6], 100}});
+    const int64_t before = commits(*s);
+    const auto out = s->settle_many({&r1, &r2, &r3});
+    CHECK(commits(*s) - before == 1);
+    REQUIRE(out.size() == 3);
+    for (const auto& o : out) {
+        REQUIRE(o.ok());
+        CHECK_FALSE(o.value.repeated);
+    }
+    CHECK(out[0].value.round_id == "g-1");
+    CHECK(out[2].value.round_id == "g-3");
+    REQUIRE(out[1].value.users.size() == 3);
+    for (const auto& x : out[1].value.users) {
+        CHECK(x.delta == (x.user_id == u[2] ? -10000 : 5000));
+        CHECK(x.score == (x.user_id == u[2] ? 0 : 15000));
+    }
+    const std::vector<int64_t> want{9700, 10300, 0, 15000, 15000, 9900, 10100};
+    for (std::size_t i = 0; i < u.size(); ++i) CHECK(score_of(*s, u[i]) == want[i]);
+    CHECK(st.schema.exec("SELECT COUNT(*) FROM rounds") == "3\n");
+    CHECK(st.schema.exec("SELECT COUNT(*) FROM treasure_log WHERE change_type = 2") == "7\n");
+    // Each round kept its own outcome: a repeat of one answers exactly its first result.
+    const auto again = s->settle(r2);
+    REQUIRE(again.ok());
+    CHECK(again.value.repeated);
+    REQUIRE(again.value.users.size() == 3);
+    for (const auto& x : again.value.users) {
+        CHECK(x.score == (x.user_id == u[2] ? 0 : 15000));
+    }
+    CHECK(score_of(*s, u[2]) == 0);
+}
+
+TEST_CASE("a repeat, an unknown user or a shared user in a batch: every round answered as alone",
+          "[db]") {
+    Storage st;
+    auto s = st.store();
+    const int64_t a = user(*s, "ma");
+    const int64_t b = user(*s, "mb");
+    const int64_t c = user(*s, "mc");
+    const int64_t d = user(*s, "md");
+    const auto p0 = round_of("p-0", {{a, b, 100}});
+    REQUIRE(s->settle(p0).ok());
+
+    // p-0 and p-1 share no user, so they start together; p-0's repeat sends both back to run
+    // alone. p-2 and p-3 share users with p-0 and run alone after it; p-4 is refused outright.
+    const auto p1 = round_of("p-1", {{c, d, 50}});
+    const auto p2 = round_of("p-2", {{a, 999999, 10}});
+    const auto p3 = round_of("p-3", {{b, c, 20}});
+    const auto p4 = round_of("", {{a, b, 1}});
+    const auto out = s->settle_many({&p0, &p1, &p2, &p3, &p4});
+    REQUIRE(out.size() == 5);
+    REQUIRE(out[0].ok());
+    CHECK(out[0].value.repeated);
+    REQUIRE(out[0].value.users.size() == 2);
+    REQUIRE(out[1].ok());
+    CHECK_FALSE(out[1].value.repeated);
+    CHECK(out[2].code == codec::to_int(Errno::kInvalidField));
+    REQUIRE(out[3].ok());
+    CHECK(out[4].code == codec::to_int(Errno::kInvalidField));
+    CHECK(score_of(*s, a) == 9900);
+    CHECK(score_of(*s, b) == 10080);
+    CHECK(score_of(*s, c) == 9970);
+    CHECK(score_of(*s, d) == 10050);
+
+    // An unknown user in a group: nothing of the group is written, then each runs alone.
+    const auto q1 = round_of("q-1", {{a, 999998, 10}});
+    const auto q2 = round_of("q-2", {{c, d, 5}});
+    const auto more = s->settle_many({&q1, &q2});
+    CHECK(more[0].code == codec::to_int(Errno::kInvalidField));
+    REQUIRE(more[1].ok());
+    CHECK(score_of(*s, a) == 9900);
+    CHECK(score_of(*s, d) == 10055);
+    CHECK(st.schema.exec("SELECT COUNT(*) FROM rounds") == "4\n");
+    CHECK(st.schema.exec("SELECT COUNT(*) FROM treasure t WHERE t.score <> (SELECT "
+                         "SUM(score_after - score_before) FROM treasure_log l WHERE l.user_id = "
+                         "t.user_id)") == "0\n");
 }
 
 TEST_CASE("8 threads x 1000 concurrent settles over the same users end with exact sums", "[db]") {
@@ -571,6 +664,55 @@ TEST_CASE("requests whose caller gave up while queued are dropped, not run", "[d
     CHECK(b.call(common::kDbRegisterOrLogin, codec::encode(device("after"))).ok());
     CHECK(b.service->expired() == kQueued);
     CHECK(st.schema.exec("SELECT COUNT(*) FROM accounts WHERE account LIKE 'queued-%'") == "0\n");
+}
+
+TEST_CASE("a burst of settlements is settled in shared transactions, each answered", "[db]") {
+    Storage st;
+    st.cfg.pool_size = 1;
+    std::vector<int64_t> users;
+    {
+        auto s = st.store();
+        for (int i = 0; i < 80; ++i) users.push_back(user(*s, "q" + std::to_string(i)));
+    }
+    DbOnBus b(st);
+    // All 40 leave before the loop runs; the loop queues them far faster than the pool's one
+    // thread settles a round, so the thread finds a queue behind its first one and takes up to
+    // pool.settle_batch (16) at a time. One run per round would mean nothing was shared.
+    constexpr int kRounds = 40;
+    std::vector<std::optional<common::SettleReply>> replies(kRounds);
+    int failed = 0;
+    for (int i = 0; i < kRounds; ++i) {
+        const auto req =
+            round_of("b-" + std::to_string(i), {{users[2 * i], users[2 * i + 1], i + 1}});
+        b.client->request("db", common::kDbSettle, codec::encode(req), [&, i](bus::Reply&& r) {
+            common::SettleReply reply;
+            if (!r.ok() || codec::decode(r.body, reply) != codec::MsgError::kOk) {
+                ++failed;
+                return;
+            }
+            replies[i] = std::move(reply);
+        });
+    }
+    REQUIRE(b.until([&] {
+        return failed > 0 || std::all_of(replies.begin(), replies.end(),
+                                         [](const auto& r) { return r.has_value(); });
+    }));
+    CHECK(failed == 0);
+    CHECK(b.service->settle_runs() >= 3);  // at most 16 rounds a run
+    CHECK(b.service->settle_runs() < kRounds);
+    auto s = st.store();
+    for (int i = 0; i < kRounds; ++i) {
+        REQUIRE(replies[i].has_value());
+        CHECK(replies[i]->round_id == "b-" + std::to_string(i));
+        REQUIRE(replies[i]->users.size() == 2);
+        for (const auto& x : replies[i]->users) {
+            const bool payer = x.user_id == users[2 * i];
+            CHECK(x.delta == (payer ? -(i + 1) : i + 1));
+            CHECK(score_of(*s, x.user_id) == 10000 + x.delta);
+        }
+    }
+    CHECK(st.schema.exec("SELECT COUNT(*) FROM rounds") == std::to_string(kRounds) + "\n");
+    CHECK(b.call(common::kDbSettle, "\xc1").code == codec::to_int(Errno::kMalformed));
 }
 
 TEST_CASE("MariaDB stopped mid-run: fast storage errors, degraded, then full recovery",
