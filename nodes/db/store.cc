@@ -345,7 +345,7 @@ bool Store::apply_change(int64_t user_id, const Balance& before, int64_t score_d
 }
 
 void Store::rank(int64_t user_id, int64_t score) {
-    redis_.command({"ZADD", redis_.key("rank"), std::to_string(score), std::to_string(user_id)});
+    rank_all({{user_id, score}});
 }
 
 std::optional<Outcome<common::SettleReply>> Store::settle_refusal(
