@@ -62,6 +62,10 @@ void bind_db_config(common::ConfigSchema& schema, DbConfig& cfg) {
         .add("pool.settle_batch", &cfg.settle_batch,
              "settlements queued together that share one transaction (1: one each)")
         .range(1, 64);
+    schema
+        .add("pool.settle_linger_ms", &cfg.settle_linger_ms,
+             "how long a settlement waits for others to share its transaction (0: no wait)")
+        .range(0, 1000);
     schema.add("pool.queue_cap", &cfg.queue_cap, "jobs waiting for a thread before 'overloaded'")
         .range(1, 1000000);
     schema

@@ -90,8 +90,16 @@ private:
     // when storage is down or `run` threw.
     void run_job(Store& store, PoolThread& thread, const std::function<void(Store&)>& run,
                  const std::function<void(int32_t, const std::string&)>& fail);
+    // Whether a waiting pool thread has a job it may take, and takes it (caller holds mutex_):
+    // the head of the queue, or while another thread gathers settlements, the first job that
+    // is not one.
+    bool runnable() const;
+    Job pop_runnable();
     // Moves the settlements queued near the head into `batch` (caller holds mutex_).
     void take_settlements(std::vector<Job>& batch);
+    // take_settlements(), and with pool.settle_linger_ms set, waits for more until the batch
+    // is full or the linger is over. One thread gathers at a time.
+    void gather_settlements(std::unique_lock<std::mutex>& lock, std::vector<Job>& batch);
     void run_settlements(Store& store, PoolThread& thread, std::vector<Job>& jobs);
     template <class T>
     void post_answer(const codec::Envelope& env, Outcome<T> out);
@@ -110,6 +118,13 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<Job> jobs_;
+    std::size_t settles_queued_ = 0;  // settlements among jobs_
+    bool gathering_ = false;          // a pool thread waits for settlements to join its batch
+    int idle_ = 0;                    // pool threads waiting for a job
+    bus::Clock::time_point last_settle_at_{};
+    // Between the last two settlements queued: a thread gathers only when the next is likely
+    // to come within the linger, so that a lone settlement on a quiet node never waits.
+    bus::Clock::duration settle_gap_ = bus::Clock::duration::max();
     bool stopping_ = false;
     std::vector<std::thread> threads_;
     std::atomic<bool> storage_down_{false};

@@ -715,6 +715,94 @@ TEST_CASE("a burst of settlements is settled in shared transactions, each answer
     CHECK(b.call(common::kDbSettle, "\xc1").code == codec::to_int(Errno::kMalformed));
 }
 
+namespace {
+
+// One settlement sent over the bus; `done` once answered (`ok`: it settled).
+struct PendingSettle {
+    bool done = false;
+    bool ok = false;
+    bus::Clock::time_point sent;
+    bus::Clock::time_point answered;
+};
+
+void send_settle(DbOnBus& b, const common::SettleRequest& req, PendingSettle& p) {
+    p.sent = bus::Clock::now();
+    b.client->request("db", common::kDbSettle, codec::encode(req), [&p](bus::Reply&& r) {
+        common::SettleReply reply;
+        p.ok = r.ok() && codec::decode(r.body, reply) == codec::MsgError::kOk;
+        p.answered = bus::Clock::now();
+        p.done = true;
+    });
+}
+
+}  // namespace
+
+TEST_CASE("pool.settle_linger_ms: a settlement waits for the next to share its transaction",
+          "[db][settle]") {
+    Storage st;
+    st.cfg.pool_size = 1;
+    st.cfg.settle_batch = 2;
+    st.cfg.settle_linger_ms = 3000;
+    int64_t u[6];
+    {
+        auto s = st.store();
+        for (int i = 0; i < 6; ++i) u[i] = user(*s, "lg" + std::to_string(i));
+    }
+    DbOnBus b(st);
+    // The first settlement on a quiet node has nobody to wait for: it settles at once.
+    PendingSettle a;
+    send_settle(b, round_of("lg-a", {{u[0], u[1], 10}}), a);
+    REQUIRE(b.until([&] { return a.done; }));
+    CHECK(a.ok);
+    CHECK(a.answered - a.sent < 1500ms);
+    CHECK(b.service->settle_runs() == 1);
+    // The next comes soon after: settlements are arriving, so it waits for company...
+    PendingSettle p;
+    send_settle(b, round_of("lg-b", {{u[2], u[3], 20}}), p);
+    CHECK_FALSE(b.until([&] { return p.done; }, 300ms));
+    // ...and the one after it fills the batch (settle_batch 2): both settle together, without
+    // waiting out the linger.
+    PendingSettle q;
+    send_settle(b, round_of("lg-c", {{u[4], u[5], 30}}), q);
+    REQUIRE(b.until([&] { return p.done && q.done; }));
+    CHECK(p.ok);
+    CHECK(q.ok);
+    CHECK(q.answered - q.sent < 1500ms);
+    CHECK(b.service->settle_runs() == 2);
+    auto s = st.store();
+    CHECK(score_of(*s, u[2]) == 10000 - 20);
+    CHECK(score_of(*s, u[5]) == 10000 + 30);
+}
+
+TEST_CASE("pool.settle_linger_ms: other requests do not wait behind a gathering settlement",
+          "[db][settle]") {
+    Storage st;
+    st.cfg.pool_size = 1;  // the gathering thread is the only one
+    st.cfg.settle_linger_ms = 3000;
+    int64_t u[4];
+    {
+        auto s = st.store();
+        for (int i = 0; i < 4; ++i) u[i] = user(*s, "lh" + std::to_string(i));
+    }
+    DbOnBus b(st);
+    PendingSettle a;
+    send_settle(b, round_of("lh-a", {{u[0], u[1], 10}}), a);
+    REQUIRE(b.until([&] { return a.done; }));
+    PendingSettle p;
+    send_settle(b, round_of("lh-b", {{u[2], u[3], 20}}), p);
+    CHECK_FALSE(b.until([&] { return p.done; }, 300ms));  // gathering
+    // A login needs the only thread: the gathering ends, the settlement runs with what it has,
+    // then the login.
+    const auto start = bus::Clock::now();
+    CHECK(b.call(common::kDbLoadUser, codec::encode(common::UserQuery{u[0]})).ok());
+    CHECK(bus::Clock::now() - start < 1500ms);
+    REQUIRE(b.until([&] { return p.done; }));
+    CHECK(p.ok);
+    CHECK(p.answered - p.sent < 2000ms);
+    auto s = st.store();
+    CHECK(score_of(*s, u[3]) == 10000 + 20);
+}
+
 TEST_CASE("MariaDB stopped mid-run: fast storage errors, degraded, then full recovery",
           "[db][restart]") {
     const auto dir = test::temp_dir() / "mariadb-restart";
