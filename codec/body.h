@@ -6,7 +6,8 @@
 //
 // Both directions are noexcept and bounded: input longer than kMaxBodyBytes, nesting deeper than
 // kMaxDepth, containers larger than the unpack limits and invalid UTF-8 are errors, never
-// crashes, never large allocations. An empty body converts to an empty body.
+// crashes, never large allocations. An empty body converts to an empty body. A map's keys keep
+// the sender's order; a key repeated in one map keeps its last value.
 
 #include <cstddef>
 #include <cstdint>

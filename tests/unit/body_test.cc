@@ -120,3 +120,81 @@ TEST_CASE("truncated and trailing msgpack is refused", "[codec]") {
     CHECK(msgpack_to_json(full + "\x01", out) == BodyError::kSyntax);
     CHECK(msgpack_to_json(std::string("\xc1", 1), out) == BodyError::kSyntax);  // never used
 }
+
+namespace {
+
+// Bodies whose object keys are already in sorted order: the value tree (which sorts keys)
+// and the one-pass conversion must then write the very same bytes.
+std::vector<std::string> sorted_key_bodies() {
+    std::vector<std::string> v = {
+        R"({"A":0,"B":127,"C":128,"D":255,"E":256,"F":65535,"G":65536,"H":4294967295,)"
+        R"("I":4294967296,"J":18446744073709551615})",
+        R"({"A":-1,"B":-32,"C":-33,"D":-128,"E":-129,"F":-32768,"G":-32769,)"
+        R"("H":-2147483648,"I":-2147483649,"J":-9223372036854775808,"K":-0})",
+        R"({"Empty":"","Esc":"q\" b\\ \b\f\n\r\t \u0001\u001f \u007f é 斗 /","Off":false,"On":true,)"
+        R"("Z":null})",
+        R"({"a":[],"b":{},"c":[[1,[2,[3]]],{"d":{"e":[true,null]}}]})",
+        R"([1,"two",{"three":3}])",
+        R"("bare")",
+        "7",
+    };
+    for (const std::size_t n : {31, 32, 255, 256, 300}) {
+        v.push_back("{\"S\":\"" + std::string(n, 'x') + "\"}");
+    }
+    for (const int n : {15, 16, 300}) {
+        std::string arr = "[";
+        for (int i = 0; i < n; ++i) arr += (i == 0 ? "" : ",") + std::to_string(i);
+        v.push_back(arr + "]");
+    }
+    for (const int n : {15, 16, 40}) {
+        std::string obj = "{";
+        for (int i = 0; i < n; ++i) {
+            obj += (i == 0 ? "\"k" : ",\"k") + std::to_string(100 + i) + "\":" + std::to_string(i);
+        }
+        v.push_back(obj + "}");
+    }
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("the one-pass conversion writes exactly what the value tree writes", "[codec]") {
+    for (const auto& text : sorted_key_bodies()) {
+        INFO(text);
+        std::vector<uint8_t> tree_bytes;
+        Json::to_msgpack(Json::parse(text), tree_bytes);
+        const std::string tree(tree_bytes.begin(), tree_bytes.end());
+        std::string mp;
+        REQUIRE(json_to_msgpack(text, mp) == BodyError::kOk);
+        CHECK(mp == tree);
+        std::string json;
+        REQUIRE(msgpack_to_json(tree, json) == BodyError::kOk);
+        CHECK(json == Json::from_msgpack(tree_bytes).dump());
+    }
+}
+
+TEST_CASE("keys keep the sender's order; a repeated key keeps the last value", "[codec]") {
+    std::string mp;
+    REQUIRE(json_to_msgpack(R"({"b":1,"a":2})", mp) == BodyError::kOk);
+    CHECK(mp == std::string("\x82\xa1"
+                            "b\x01\xa1"
+                            "a\x02",
+                            7));
+    std::string json;
+    REQUIRE(msgpack_to_json(mp, json) == BodyError::kOk);
+    CHECK(json == R"({"b":1,"a":2})");
+    // Repeats are rare enough to be left to the value tree, which keeps the last.
+    REQUIRE(json_to_msgpack(R"({"a":1,"b":[1],"a":3})", mp) == BodyError::kOk);
+    CHECK(Json::from_msgpack(mp) == Json::parse(R"({"a":3,"b":[1]})"));
+    const std::string repeated(
+        "\x82\xa1"
+        "a\x01\xa1"
+        "a\x02",
+        7);
+    REQUIRE(msgpack_to_json(repeated, json) == BodyError::kOk);
+    CHECK(json == R"({"a":2})");
+    // A key repeated in another object is no repeat.
+    REQUIRE(json_to_msgpack(R"({"a":{"a":1},"b":{"a":2}})", mp) == BodyError::kOk);
+    REQUIRE(msgpack_to_json(mp, json) == BodyError::kOk);
+    CHECK(json == R"({"a":{"a":1},"b":{"a":2}})");
+}
