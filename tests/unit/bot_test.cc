@@ -3,9 +3,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
+#include <memory>
 #include <vector>
 
 #include "codec/body.h"
@@ -223,6 +225,46 @@ TEST_CASE("the pacer spaces slots and does not bank idle time", "[bot]") {
     // Long after: the slot is the caller's time, not a backlog of old slots.
     CHECK(ten.next(t0 + 10s) == t0 + 10s);
     CHECK(ten.next(t0 + 10s) - t0 == 10s + 100ms);
+}
+
+namespace {
+
+// Records when its bot's timer fires; does nothing else.
+class TimerMode final : public tb::bot::Mode {
+public:
+    std::string_view name() const override { return "timer"; }
+    void on_start(tb::bot::Client&) override {}
+    void on_connected(tb::bot::Client&) override {}
+    void on_reply(tb::bot::Client&, const tb::bot::Reply&) override {}
+    void on_closed(tb::bot::Client&, tb::bot::CloseCause, bool) override {}
+    void on_timer(tb::bot::Client&) override { fired = Clock::now(); }
+    Clock::time_point fired{};
+};
+
+}  // namespace
+
+TEST_CASE("timers fire to the fraction of a millisecond, not rounded up to the next", "[bot]") {
+    // Whole-millisecond waits would fire a timer 1.3 ms ahead after 2 ms at the earliest, and
+    // bunch every think time due within a millisecond together.
+    FakeProxy proxy;
+    auto mode = std::make_unique<TimerMode>();
+    TimerMode& timer = *mode;
+    tb::bot::Counters counters;
+    tb::bot::Engine e(config(proxy), std::move(mode), counters);
+    std::vector<double> late_ms;
+    for (int i = 0; i < 15; ++i) {
+        timer.fired = {};
+        const auto set = Clock::now();
+        e.wake_at(e.client(0), set + 1300us);
+        const auto deadline = set + 2s;
+        while (timer.fired == Clock::time_point{} && Clock::now() < deadline) e.poll(100);
+        REQUIRE(timer.fired != Clock::time_point{});
+        CHECK(timer.fired - set >= 1300us);
+        late_ms.push_back(std::chrono::duration<double, std::milli>(timer.fired - set).count());
+    }
+    std::sort(late_ms.begin(), late_ms.end());
+    // The median, so that a loaded machine's odd late wake-up does not matter.
+    CHECK(late_ms[late_ms.size() / 2] < 1.9);
 }
 
 TEST_CASE("arguments are parsed and validated", "[bot]") {

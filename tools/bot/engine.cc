@@ -154,13 +154,23 @@ void Engine::finish() {
 void Engine::poll(int max_wait_ms) {
     if (finished_) return;
     now_ = Clock::now();
-    auto wait = std::chrono::milliseconds(max_wait_ms);
+    std::chrono::nanoseconds wait = std::chrono::milliseconds(max_wait_ms);
     if (!timers_.empty()) {
-        wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(
+        wait = std::min(wait, std::chrono::duration_cast<std::chrono::nanoseconds>(
                                   std::max(timers_.top().at - now_, Clock::duration::zero())));
     }
     epoll_event events[kMaxEvents];
-    const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, static_cast<int>(wait.count()));
+    // Timers to the microsecond (epoll_pwait2): a whole-millisecond timeout would round every
+    // think time up to the next millisecond, so that the bots due within one millisecond all
+    // acted at once, in bursts no population of players makes.
+    const timespec ts{static_cast<time_t>(wait.count() / 1000000000),
+                      static_cast<long>(wait.count() % 1000000000)};
+    int n = ::epoll_pwait2(epoll_fd_, events, kMaxEvents, &ts, nullptr);
+    if (n < 0 && errno == ENOSYS) {  // a kernel before 5.11
+        n = ::epoll_wait(
+            epoll_fd_, events, kMaxEvents,
+            static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count()));
+    }
     now_ = Clock::now();
     for (int i = 0; i < n; ++i) {
         const uint64_t tag = events[i].data.u64;
@@ -375,6 +385,7 @@ void Engine::send_raw(Client& c, std::string_view bytes) {
     if (!c.open()) return;
     ++counters_.frames_out;
     c.out_.append(bytes);
+    last_send_at_ = Clock::now();
     flush(c);
 }
 

@@ -216,7 +216,11 @@ public:
 
     Client& client(std::size_t slot) { return clients_[slot]; }
     std::size_t size() const noexcept { return clients_.size(); }
+    // When this loop turn woke (what arrived was there by then).
     Clock::time_point now() const noexcept { return now_; }
+    // When the last frame was handed to the kernel (read just before the write): the start of a
+    // round trip, exact where now() would count the frames handled earlier in the same turn.
+    Clock::time_point last_send_at() const noexcept { return last_send_at_; }
     std::mt19937_64& rng() noexcept { return rng_; }
     Pacer& pacer() noexcept { return pacer_; }
     const EngineConfig& config() const noexcept { return cfg_; }
@@ -254,6 +258,7 @@ private:
     std::vector<Client> clients_;
     int epoll_fd_ = -1;
     Clock::time_point now_;
+    Clock::time_point last_send_at_;
     Clock::time_point next_scan_;
     Clock::time_point grace_end_;
     std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;

@@ -216,7 +216,10 @@ void TableMode::action_sent(Client& c, bool measured) {
     Bot& b = bots_[c.slot()];
     b.acting = true;
     b.measured = measured;
-    b.action_at = engine_->now();
+    // From the write, not from the start of the loop turn: with many bots on one thread, the
+    // frames handled before this one in the turn are the bot's time, not the server's. The end
+    // is the turn that found the broadcast, which had arrived by then.
+    b.action_at = engine_->last_send_at();
     b.wait = Wait::kAction;
     engine_->wake_after(c, engine_->config().timeout_ms);
 }
