@@ -248,7 +248,8 @@ void DbService::gather_settlements(std::unique_lock<std::mutex>& lock, std::vect
     take_settlements(batch);
     const auto want = static_cast<std::size_t>(cfg_.settle_batch);
     const std::chrono::milliseconds linger(cfg_.settle_linger_ms);
-    if (linger.count() <= 0 || batch.size() >= want || gathering_ || settle_gap_ >= linger) return;
+    // (No other thread gathers now: while one does, pop_runnable() hands out no settlement.)
+    if (linger.count() <= 0 || batch.size() >= want || settle_gap_ >= linger) return;
     // Group commit: under load, settlements arrive faster than transactions commit, and each
     // transaction costs MariaDB about the same whatever the number of rounds in it. Other
     // threads leave settlements queued for this one meanwhile and take every other job; when
