@@ -3,6 +3,7 @@
 # measured in one run on this machine. It starts and stops everything it needs by itself.
 #
 #   tools/bench.sh [--short] [--bin-dir DIR] [--out FILE] [--no-docs | --docs] [--keep]
+#                  [--storage-scheduler idle|batch|normal]
 #
 # Steps, in order (each one's baseline in the same run):
 #   bus          tb-bench bus --json: tablebus against raw libzmq (sync1, sync16, pipelined)
@@ -28,6 +29,10 @@
 #              "<!-- bench.sh results begin -->" and "<!-- bench.sh results end -->". Default:
 #              only a full run with the default --out writes it; --short and --out do not.
 # --keep       keep the work dir (tool outputs, cluster logs) also after a successful run.
+# --storage-scheduler P  the policy of the cluster's storage side (tb-db, MariaDB, Redis;
+#              tools/cluster.sh --storage-scheduler). Default idle: everything shares this
+#              machine's cores, and SCHED_IDLE storage leaves them to the action path at once
+#              (docs/operations.md, "Scheduling"). The JSON says which (storage_scheduler).
 #
 # The JSON holds every key of the contract (bus_sync16_ratio ... enumerate_lead_us, raw_*_rps)
 # and more; the script checks that each one is there before it exits 0.
@@ -52,6 +57,7 @@ bin_dir=$root/build/bin
 out=""
 docs=auto
 keep=0
+storage_scheduler=idle
 while [ $# -gt 0 ]; do
     case "$1" in
         -h|--help) usage; exit 0 ;;
@@ -66,10 +72,20 @@ while [ $# -gt 0 ]; do
         --docs) docs=yes ;;
         --no-docs) docs=no ;;
         --keep) keep=1 ;;
+        --storage-scheduler)
+            [ $# -ge 2 ] || bad_usage "$1 needs a value"
+            storage_scheduler=$2
+            shift
+            ;;
+        --storage-scheduler=*) storage_scheduler=${1#*=} ;;
         *) bad_usage "unknown argument '$1'" ;;
     esac
     shift
 done
+case "$storage_scheduler" in
+    idle|batch|normal) ;;
+    *) bad_usage "--storage-scheduler '$storage_scheduler': idle, batch or normal" ;;
+esac
 if [ "$docs" = auto ]; then
     if [ "$short" -eq 0 ] && [ -z "$out" ]; then docs=yes; else docs=no; fi
 fi
@@ -373,7 +389,7 @@ readonly cluster_env=(TB_PROXY_RATE_PER_S=100000 TB_PROXY_RATE_BURST=100000
     TB_ECONOMY_INITIAL_SCORE=1000000000 TB_DRAIN_LIMIT_MS=2000)
 run 300 "$work/cluster-up.out" "$work/cluster-up.err" env TB_BIN="$bin_dir" "${cluster_env[@]}" \
     bash "$root/tools/cluster.sh" up --var "$cluster_var" --base-port "$cluster_base" \
-    --game gomoku:1 --game landlords:1 ||
+    --game gomoku:1 --game landlords:1 --storage-scheduler "$storage_scheduler" ||
     fail_step cluster "$work/cluster-up.err" "cluster.sh up exited $? (node logs: $cluster_var/log)"
 [ "$(tail -n 1 "$work/cluster-up.out")" = "proxy $proxy_addr" ] ||
     fail_step cluster "$work/cluster-up.err" "cluster.sh up did not report proxy $proxy_addr"
@@ -487,6 +503,7 @@ build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$(dirname "$bin_dir")/CMak
     echo "half_probe_think_ms=$t0"
     echo "half_probe_actions_per_s=$probe_rate"
     echo "bin_dir=$bin_dir"
+    echo "storage_scheduler=$storage_scheduler"
 } >"$work/meta.env"
 
 python3 - "$work" "$out" "$docs" "$docs_file" <<'PY' || { failed=1; note "assembling $out failed"; exit 1; }
@@ -606,6 +623,7 @@ R["gomoku_half_load_fraction"] = round(R["gomoku_half_load_actions_per_s"] /
 R["gomoku_half_load_probe_think_ms"] = int(meta["half_probe_think_ms"])
 R["gomoku_half_load_probe_actions_per_s"] = float(meta["half_probe_actions_per_s"])
 R["game_seconds"] = int(meta["game_s"])
+R["storage_scheduler"] = meta["storage_scheduler"]
 
 # Connections
 counts = [int(x) for x in meta["idle_counts"].split()]
@@ -675,7 +693,7 @@ REQUIRED = ["bus_sync16_ratio", "bus_pipelined_ratio", "bus_sync1_p50_ratio",
             "gomoku_half_load_p99_ms", "landlords_closed_actions_per_s", "idle_15k_rss_mib",
             "device_logins_per_s", "db_device_logins_per_s", "classify_ns", "enumerate_lead_us",
             "raw_pipelined_rps", "raw_sync16_rps", "raw_sync1_p50_us", "raw_path_actions_per_s",
-            "raw_path_p99_ms", "raw_path_20_p99_ms", "machine", "timestamp"]
+            "raw_path_p99_ms", "raw_path_20_p99_ms", "machine", "timestamp", "storage_scheduler"]
 missing = [k for k in REQUIRED if R.get(k) is None]
 if missing:
     print("bench.sh: the results lack " + ", ".join(missing), file=sys.stderr)
@@ -730,7 +748,8 @@ L.append(f"| pipelined req/s | {n(R['raw_pipelined_rps'])} | {n(R['tablebus_pipe
 L.append("")
 L.append(f"**Actions end to end** (`tb-bot`, {R['game_seconds']} s each; round trip = action sent "
          "→ own broadcast received; raw pipelined libzmq of this run: "
-         f"{n(raw_pipe)} req/s):")
+         f"{n(raw_pipe)} req/s; storage side (tb-db, MariaDB, Redis) under "
+         f"`--storage-scheduler {R['storage_scheduler']}`):")
 L.append("")
 L.append("| run | think | actions/s | ÷ raw pipelined | p50 ms | p99 ms | p99.9 ms | bot CPU µs/action | errors |")
 L.append("|---|---|---|---|---|---|---|---|---|")

@@ -3,7 +3,7 @@
 # tb-login, tb-game and tb-proxy, all detached, with data, logs and pids under a var dir.
 #
 #   tools/cluster.sh up [--game KIND:LEVEL[:COUNT]]... [--db N] [--login N] [--base-port P]
-#                       [--var DIR]
+#                       [--storage-scheduler batch|idle|normal] [--var DIR]
 #   tools/cluster.sh status [--var DIR]
 #   tools/cluster.sh down [--var DIR]
 #
@@ -25,8 +25,13 @@
 #               COUNT (default 1) tb-game nodes serving game.KIND.LEVEL.
 # Binaries come from build/bin (TB_BIN=DIR overrides); when build/bin lacks them the build runs
 # first (tools/install-deps.sh, cmake). TB_TICKET_SECRET, if set, reaches the proxy and games.
-# MariaDB and Redis run under the scheduling policy the nodes use (process.scheduler, default
-# batch: docs/operations.md): TB_PROCESS_SCHEDULER=normal leaves all of them on the default.
+# --storage-scheduler POLICY   the scheduling policy of the storage side: tb-db (its
+#               process.scheduler), MariaDB and Redis (chrt). batch (the default, as the other
+#               nodes), idle (SCHED_IDLE: any thread of the action path that wakes takes the core
+#               from them at once; lower action latency when everything shares a few cores, but
+#               logins and settlements starve while the cores are saturated; docs/operations.md)
+#               or normal (the kernel's default). Also TB_STORAGE_SCHEDULER. Without either,
+#               TB_PROCESS_SCHEDULER=normal leaves the storage on the default policy too.
 # Exit status: 0 ok, 1 failure (the logs named in the message tell why), 2 bad arguments.
 set -euo pipefail
 
@@ -55,6 +60,7 @@ db_count=1
 login_count=1
 games=()
 explicit_shape=0
+storage_scheduler=""
 
 [ $# -gt 0 ] || { usage >&2; exit 2; }
 case "$1" in
@@ -74,7 +80,7 @@ while [ $# -gt 0 ]; do
     esac
     case "$opt" in
         -h|--help) usage; exit 0 ;;
-        --var|--game|--db|--login|--base-port)
+        --var|--game|--db|--login|--base-port|--storage-scheduler)
             if [ $has_value -eq 0 ]; then
                 [ $# -ge 2 ] || bad_usage "$opt needs a value"
                 value=$2
@@ -99,6 +105,9 @@ while [ $# -gt 0 ]; do
             base_port=$((10#$value))
             explicit_shape=1
             ;;
+        --storage-scheduler)
+            storage_scheduler=$value
+            ;;
         --db|--login)
             if ! is_uint "$value" || [ "$value" -lt 1 ] || [ "$value" -gt 64 ]; then
                 bad_usage "$opt '$value': a number from 1 to 64"
@@ -118,6 +127,18 @@ while [ $# -gt 0 ]; do
             ;;
     esac
 done
+
+if [ -z "$storage_scheduler" ]; then
+    storage_scheduler=${TB_STORAGE_SCHEDULER:-}
+    [ -n "$storage_scheduler" ] || [ "${TB_PROCESS_SCHEDULER:-batch}" != normal ] ||
+        storage_scheduler=normal
+    storage_scheduler=${storage_scheduler:-batch}
+fi
+case "$storage_scheduler" in
+    batch|idle|normal) ;;
+    *) bad_usage "storage scheduler '$storage_scheduler': batch, idle or normal" ;;
+esac
+readonly storage_scheduler
 
 [ -n "$var_dir" ] || var_dir=$root/var
 if [ "$command" != up ] && [ ! -d "$var_dir" ]; then
@@ -213,13 +234,14 @@ spawn() {
     done
 }
 
-# Puts every thread of a storage server (and so the threads it starts later) under SCHED_BATCH,
-# as the nodes put themselves (process.scheduler); a refusal only costs speed.
-batch_schedule() {  # batch_schedule NAME PID
-    [ "${TB_PROCESS_SCHEDULER:-batch}" = batch ] || return 0
+# Puts every thread of a storage server (and so the threads it starts later) under the
+# storage side's policy (--storage-scheduler), as tb-db puts itself (process.scheduler); a
+# refusal only costs speed.
+storage_schedule() {  # storage_schedule NAME PID
+    [ "$storage_scheduler" != normal ] || return 0
     command -v chrt >/dev/null 2>&1 || return 0
-    chrt --batch --all-tasks --pid 0 "$2" >/dev/null 2>&1 ||
-        note "could not put $1 (pid $2) under SCHED_BATCH: it runs under the default policy"
+    chrt "--$storage_scheduler" --all-tasks --pid 0 "$2" >/dev/null 2>&1 ||
+        note "could not put $1 (pid $2) under SCHED_${storage_scheduler^^}: it runs under the default policy"
 }
 
 tail_log() {
@@ -493,7 +515,7 @@ start_mariadb() {
         GRANT ALL PRIVILEGES ON *.* TO '$mariadb_user'@'localhost';
         CREATE DATABASE IF NOT EXISTS \`$database\`;" >/dev/null ||
         die "cannot create the MariaDB user $mariadb_user (log: $log_dir/mariadb.log)"
-    batch_schedule MariaDB "$pid"
+    storage_schedule MariaDB "$pid"
     note "MariaDB up on 127.0.0.1:$mariadb_port (pid $pid)"
 }
 
@@ -524,7 +546,7 @@ start_redis() {
         fi
         sleep 0.1
     done
-    batch_schedule Redis "$pid"
+    storage_schedule Redis "$pid"
     note "Redis up on 127.0.0.1:$redis_port (pid $pid)"
 }
 
@@ -576,7 +598,8 @@ start_node() {
                 --config "$root/conf/db.toml" --id "${name#db-}" "${common[@]}" \
                 --set mysql.host=127.0.0.1 --set "mysql.port=$mariadb_port" \
                 --set "mysql.user=$mariadb_user" --set "mysql.database=$database" \
-                --set redis.host=127.0.0.1 --set "redis.port=$redis_port"
+                --set redis.host=127.0.0.1 --set "redis.port=$redis_port" \
+                --set "process.scheduler=$storage_scheduler"
             ;;
         login-*)
             spawn "$name" "$bin_dir/tb-login" --config "$root/conf/login.toml" \

@@ -742,8 +742,10 @@ void bind_process_config(ConfigSchema& schema, ProcessConfig& cfg) {
     schema
         .add("process.scheduler", &cfg.scheduler,
              "batch: a woken thread does not preempt the running one, so it finds more messages "
-             "per wake-up (faster under load); normal: the kernel's default policy")
-        .one_of({"batch", "normal"});
+             "per wake-up (faster under load); normal: the kernel's default policy; idle: "
+             "yields the core to any other thread (the storage side sharing cores with the "
+             "action path; starves while the cores are saturated)")
+        .one_of({"batch", "normal", "idle"});
 }
 
 Ports ports_from_base(uint16_t base) {

@@ -192,7 +192,7 @@ struct LogConfig {
 
 // How the kernel schedules the process (applied by apply_scheduler(), scheduling.h).
 struct ProcessConfig {
-    std::string scheduler = "batch";  // "batch" (SCHED_BATCH) or "normal" (SCHED_OTHER)
+    std::string scheduler = "batch";  // "batch" (SCHED_BATCH), "normal" (SCHED_OTHER), "idle"
 };
 
 // Settings every node has, under [node], [log] and [process].

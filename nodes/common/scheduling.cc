@@ -13,7 +13,9 @@ namespace tb::common {
 namespace {
 
 int policy_of(const std::string& scheduler) {
-    return scheduler == "batch" ? SCHED_BATCH : SCHED_OTHER;
+    if (scheduler == "batch") return SCHED_BATCH;
+    if (scheduler == "idle") return SCHED_IDLE;
+    return SCHED_OTHER;
 }
 
 // The ids of this process's threads (/proc/self/task).
@@ -34,7 +36,7 @@ std::vector<pid_t> threads() {
 
 int apply_scheduler(const ProcessConfig& cfg, spdlog::logger& log) {
     const int policy = policy_of(cfg.scheduler);
-    const sched_param param{};  // both policies take priority 0
+    const sched_param param{};  // every policy offered takes priority 0
     // Without /proc, at least this thread, and the threads it starts later, are set.
     std::vector<pid_t> tids = threads();
     if (tids.empty()) tids.push_back(0);
@@ -56,6 +58,7 @@ int apply_scheduler(const ProcessConfig& cfg, spdlog::logger& log) {
 std::string current_scheduler() {
     const int policy = ::sched_getscheduler(0);
     if (policy == SCHED_BATCH) return "batch";
+    if (policy == SCHED_IDLE) return "idle";
     if (policy == SCHED_OTHER) return "normal";
     return std::to_string(policy);
 }

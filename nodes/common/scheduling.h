@@ -11,7 +11,17 @@
 // fewer switches: the gomoku closed loop ran 1.3-1.6x faster with a lower p99 on 2 cores
 // (docs/BENCHMARKS.md). On an idle core a woken thread still runs at once, so a quiet machine
 // sees no change. "normal" leaves SCHED_OTHER, for hosts where tablebus must not yield to
-// interactive work. No privilege is needed either way.
+// interactive work.
+//
+// "idle" (SCHED_IDLE) is for the storage side (tb-db, and MariaDB and Redis through chrt) when
+// it shares the cores with the action path: any other thread that wakes takes the core from
+// it at once, and a core running only idle threads counts as free when the kernel places a
+// woken thread. A settlement transaction holds a core for up to a millisecond, and under
+// "batch" a proxy, manager or game thread woken meanwhile waits for it; that was most of the
+// 20-player gomoku p99 (docs/BENCHMARKS.md). The price: while the other threads keep every
+// core busy, an idle thread gets almost nothing, so logins and settlements wait out an
+// overload. Never for a node on the action path. No privilege is needed for any of the three
+// (leaving "idle" again needs CAP_SYS_NICE or a RLIMIT_NICE allowance).
 
 #include <spdlog/logger.h>
 
@@ -28,7 +38,7 @@ namespace tb::common {
 // how many threads were set. Main thread.
 int apply_scheduler(const ProcessConfig& cfg, spdlog::logger& log);
 
-// The calling thread's policy as a process.scheduler value ("batch", "normal", or the
+// The calling thread's policy as a process.scheduler value ("batch", "normal", "idle", or the
 // kernel's number for another policy). For tests and diagnostics; any thread.
 std::string current_scheduler();
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/cluster.sh end to end: up (first start, MariaDB initialized), the services on the bus,
 # up again on the running cluster, status, a FastRegister through the proxy, down, nothing left
-# behind, a second up on the kept data (the account is still there), down twice.
+# behind, a second up on the kept data (the account is still there) with the storage under
+# SCHED_IDLE (--storage-scheduler), down twice.
 #
 #   tests/integration/cluster_test.sh BIN_DIR
 set -euo pipefail
@@ -44,16 +45,35 @@ echo "var dir $var, base port $base"
 
 now_ms() { date +%s%3N; }
 
-# up; checks the exit status and the last line; sets up_ms.
+# up [ARGS...]; checks the exit status and the last line; sets up_ms.
 run_up() {
     local out start rc=0
     start=$(now_ms)
-    out=$(bash "$cluster" up --base-port "$base" --var "$var" 2>&1) || rc=$?
+    out=$(bash "$cluster" up --base-port "$base" --var "$var" "$@" 2>&1) || rc=$?
     up_ms=$(($(now_ms) - start))
     printf '    %s\n' "${out//$'\n'/$'\n    '}"
     [ $rc -eq 0 ] || fail "up exited $rc"
     [ "$(tail -n 1 <<<"$out")" = "$expect_last" ] ||
         fail "up's last line is '$(tail -n 1 <<<"$out")', expected '$expect_last'"
+}
+
+# The scheduling policies of every thread of a cluster process, e.g. "SCHED_BATCH".
+policies_of() {
+    local pid t
+    pid=$(cat "$var/run/$1.pid")
+    for t in /proc/"$pid"/task/*; do
+        chrt --pid "${t##*/}" | awk -F': *' 'NR == 1 { print $2 }'
+    done | sort -u | tr '\n' ' ' | sed 's/ $//'
+}
+
+# expect_policies POLICY NAME...: every thread of each process runs under POLICY.
+expect_policies() {
+    local want=$1 name got
+    shift
+    for name in "$@"; do
+        got=$(policies_of "$name")
+        [ "$got" = "$want" ] || fail "$name runs under '$got', expected $want"
+    done
 }
 
 # FastRegister (1,1) through the proxy; prints the UserID of the (1,1) reply.
@@ -104,6 +124,9 @@ for s in db login proxy; do
 done
 ok "tb-mon services lists db, login and proxy"
 
+expect_policies SCHED_BATCH manager proxy login-1 db-1 mariadb redis
+ok "every node, MariaDB and Redis run under SCHED_BATCH by default"
+
 run_up
 ok "up on the running cluster: exit 0, same address, ${up_ms} ms"
 
@@ -126,10 +149,21 @@ left=$(pgrep -af -- "$var" || true)
 [ -z "$left" ] || fail "processes left after down: $left"
 ok "no process mentions $var"
 
-# --- second up: the data was kept ------------------------------------------------------------
-run_up
+# --- second up: the data was kept; the storage side under SCHED_IDLE -------------------------
+rc=0
+out=$(bash "$cluster" up --base-port "$base" --var "$var" --storage-scheduler fifo 2>&1) || rc=$?
+[ $rc -eq 2 ] || fail "up --storage-scheduler fifo exited $rc, expected 2: $out"
+grep -q "batch, idle or normal" <<<"$out" || fail "no clear error for a bad storage scheduler: $out"
+[ ! -e "$var/run/manager.pid" ] || ! kill -0 "$(cat "$var/run/manager.pid")" 2>/dev/null ||
+    fail "up with a bad storage scheduler started the manager"
+ok "up --storage-scheduler fifo: exit 2, nothing started"
+
+run_up --storage-scheduler idle
 second_ms=$up_ms
-ok "up again (kept data) in ${second_ms} ms"
+ok "up again (kept data, --storage-scheduler idle) in ${second_ms} ms"
+expect_policies SCHED_IDLE db-1 mariadb redis
+expect_policies SCHED_BATCH manager proxy login-1
+ok "tb-db, MariaDB and Redis run under SCHED_IDLE, the other nodes under SCHED_BATCH"
 again=$(fast_register) || fail "FastRegister after the restart"
 [ "$again" = "$user_id" ] || fail "the account changed across the restart: $user_id, then $again"
 ok "the account survived down/up (UserID $again)"

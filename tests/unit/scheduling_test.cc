@@ -1,9 +1,12 @@
 // process.scheduler: the key, and apply_scheduler() on this test process's own threads. Moving
 // between SCHED_OTHER and SCHED_BATCH needs no privilege, so this runs anywhere Linux does.
+// SCHED_IDLE is tried in a forked child: leaving it may need a privilege the test lacks.
 #include "nodes/common/scheduling.h"
 
 #include <sched.h>
 #include <spdlog/sinks/ostream_sink.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <future>
@@ -27,7 +30,7 @@ struct RestoreNormal {
     }
 };
 
-TEST_CASE("process.scheduler defaults to batch and takes only batch or normal", "[common]") {
+TEST_CASE("process.scheduler defaults to batch and takes only batch, normal or idle", "[common]") {
     NodeConfig cfg;
     ConfigSchema schema;
     bind_node_config(schema, cfg);
@@ -38,6 +41,8 @@ TEST_CASE("process.scheduler defaults to batch and takes only batch or normal", 
     schema.load("", [](const char*) -> const char* { return nullptr; },
                 {"process.scheduler=normal"});
     CHECK(cfg.process.scheduler == "normal");
+    schema.load("", [](const char*) -> const char* { return nullptr; }, {"process.scheduler=idle"});
+    CHECK(cfg.process.scheduler == "idle");
     CHECK_THROWS_WITH(schema.load("", [](const char*) -> const char* { return nullptr; },
                                   {"process.scheduler=fifo"}),
                       Catch::Contains("process.scheduler"));
@@ -65,6 +70,26 @@ TEST_CASE("apply_scheduler sets every thread and the threads started later", "[c
     REQUIRE(apply_scheduler(ProcessConfig{"normal"}, log) >= 1);
     CHECK(current_scheduler() == "normal");
     CHECK(scheduler_of_new_thread() == "normal");
+}
+
+TEST_CASE("apply_scheduler idle puts the process under SCHED_IDLE", "[common]") {
+    // 0: every check passed; 1 + the failed check otherwise.
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        std::ostringstream logged;
+        spdlog::logger log("sched", std::make_shared<spdlog::sinks::ostream_sink_mt>(logged));
+        if (apply_scheduler(ProcessConfig{"idle"}, log) < 1) ::_exit(2);
+        if (::sched_getscheduler(0) != SCHED_IDLE || current_scheduler() != "idle") ::_exit(3);
+        if (scheduler_of_new_thread() != "idle") ::_exit(4);
+        if (!logged.str().empty()) ::_exit(5);
+        ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(current_scheduler() != "idle");  // the parent is untouched
 }
 
 }  // namespace
