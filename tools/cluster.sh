@@ -135,10 +135,13 @@ if [ -z "$storage_scheduler" ]; then
         storage_scheduler=normal
     storage_scheduler=${storage_scheduler:-batch}
 fi
-case "$storage_scheduler" in
-    batch|idle|normal) ;;
-    *) bad_usage "storage scheduler '$storage_scheduler': batch, idle or normal" ;;
-esac
+# Only up uses it: a bad TB_STORAGE_SCHEDULER must not keep status or down from working.
+if [ "$command" = up ]; then
+    case "$storage_scheduler" in
+        batch|idle|normal) ;;
+        *) bad_usage "storage scheduler '$storage_scheduler': batch, idle or normal" ;;
+    esac
+fi
 readonly storage_scheduler
 
 [ -n "$var_dir" ] || var_dir=$root/var
