@@ -130,10 +130,13 @@ while [ $# -gt 0 ]; do
 done
 
 if [ -z "$storage_scheduler" ]; then
-    storage_scheduler=${TB_STORAGE_SCHEDULER:-}
-    [ -n "$storage_scheduler" ] || [ "${TB_PROCESS_SCHEDULER:-batch}" != normal ] ||
+    if [ -n "${TB_STORAGE_SCHEDULER:-}" ]; then
+        storage_scheduler=$TB_STORAGE_SCHEDULER
+    elif [ "${TB_PROCESS_SCHEDULER:-batch}" = normal ]; then
         storage_scheduler=normal
-    storage_scheduler=${storage_scheduler:-batch}
+    else
+        storage_scheduler=batch
+    fi
 fi
 # Only up uses it: a bad TB_STORAGE_SCHEDULER must not keep status or down from working.
 if [ "$command" = up ]; then

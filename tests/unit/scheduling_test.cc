@@ -73,7 +73,7 @@ TEST_CASE("apply_scheduler sets every thread and the threads started later", "[c
 }
 
 TEST_CASE("apply_scheduler idle puts the process under SCHED_IDLE", "[common]") {
-    // 0: every check passed; 1 + the failed check otherwise.
+    // The child exits 0 when every check passed, else 2-5: which one failed.
     const pid_t child = ::fork();
     REQUIRE(child >= 0);
     if (child == 0) {
