@@ -101,7 +101,7 @@ readonly docs_file=$root/docs/BENCHMARKS.md
 for b in tb-bench tb-bot tb-rules tb-manager tb-db tb-login tb-proxy tb-game tb-mon; do
     [ -x "$bin_dir/$b" ] || { note "$bin_dir/$b is missing: build it first (cmake --build build -j2)"; exit 1; }
 done
-for b in python3 setsid timeout; do
+for b in python3 timeout; do
     command -v "$b" >/dev/null 2>&1 || { note "$b not found (tools/install-deps.sh)"; exit 1; }
 done
 if [ "$docs" = yes ]; then
@@ -142,7 +142,7 @@ readonly mode game_s probe_s warm_s login_s
 work=$(mktemp -d "${TMPDIR:-/tmp}/tb-bench.XXXXXX")
 readonly work
 started=$SECONDS
-children=()          # process group leaders (setsid) still running
+children=()          # process group leaders (timeout) still running
 cluster_var=""       # set once our cluster.sh up has begun
 conn_bases=()        # base ports given to bench-connections.sh (its var dirs are its own)
 conn_dirs_before=""
@@ -242,7 +242,9 @@ run() {
     shift 3
     children_cpu
     c0=$cpu_line
-    setsid timeout -k 10 "$limit" "$@" >"$o" 2>"$e" </dev/null &
+    # timeout leads a process group of its own (what the cleanup kills), in this session: the
+    # steps, the cluster and its bots are one scheduling group (see spawn in tools/cluster.sh).
+    timeout -k 10 "$limit" "$@" >"$o" 2>"$e" </dev/null &
     pid=$!
     children+=("$pid")
     wait "$pid" || rc=$?

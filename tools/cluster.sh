@@ -219,18 +219,28 @@ anything_running() {
     return 1
 }
 
-# Starts a detached process (own session, no terminal, stdin closed) in the var dir, output
-# appended to log/<name>.log, pid in run/<name>.pid. Remaining arguments: the command.
+# Starts a detached process (own process group, so a Ctrl-C at the terminal does not reach it;
+# immune to hang-ups; stdin closed) in the var dir, output appended to log/<name>.log, pid in
+# run/<name>.pid. Remaining arguments: the command.
+#
+# Not a session of its own (setsid): with autogroup on (kernel.sched_autogroup_enabled, Debian's
+# default) every session is a scheduling group, and the kernel first shares the cores between
+# groups, each at nice 0, whatever the policies of their threads. A process per group made
+# every wake-up on the action path a group enqueue, kept SCHED_BATCH and SCHED_IDLE from acting
+# across processes, and cost the 2-core benchmark a third of its gomoku p99
+# (docs/BENCHMARKS.md, "One scheduling group"). The cluster stays in the caller's session.
 spawn() {
     local name=$1 log=$log_dir/$1.log pid
     shift
     printf '=== %s: %s %s\n' "$(date '+%F %T')" "$me" "$*" >>"$log"
-    # fd 9 (the lock) is not handed down. setsid does not fork here (a background job of a
-    # script is no process group leader), so $! is the program's own pid.
-    (cd "$var_dir" && exec setsid nohup "$@" </dev/null >>"$log" 2>&1 9>&-) &
+    # fd 9 (the lock) is not handed down. perl (perl-base is essential on Debian) makes the
+    # process group and execs, so $! is the program's own pid.
+    (cd "$var_dir" && exec perl -e 'setpgrp(0, 0) or die "setpgrp: $!\n";
+        exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!\n"' nohup "$@" \
+        </dev/null >>"$log" 2>&1 9>&-) &
     pid=$!
     echo "$pid" >"$run_dir/$name.pid"
-    # Until the exec the process is still a shell (then setsid, nohup): wait for the program,
+    # Until the exec the process is still a shell (then perl, nohup): wait for the program,
     # so that running_pid, which checks the program's name, knows it.
     local program=${1##*/} tries=0
     program=${program:0:15}

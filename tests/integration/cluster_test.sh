@@ -76,6 +76,24 @@ expect_policies() {
     done
 }
 
+# expect_one_group NAME...: each process leads a process group of its own (a Ctrl-C at the
+# terminal does not reach it) in this shell's session, so the kernel schedules the cluster as
+# one group with whatever ran it (with autogroup on, a session of its own would be a group).
+expect_one_group() {
+    local name pid sid pgid mine
+    mine=$(ps -o sid= -p $$ | tr -d ' ')
+    for name in "$@"; do
+        pid=$(cat "$var/run/$name.pid")
+        read -r sid pgid < <(ps -o sid=,pgid= -p "$pid")
+        [ "$pgid" = "$pid" ] || fail "$name (pid $pid) is in process group $pgid, not its own"
+        [ "$sid" = "$mine" ] || fail "$name (pid $pid) is in session $sid, not this shell's $mine"
+        if [ -r /proc/$$/autogroup ]; then
+            [ "$(cut -d' ' -f1 "/proc/$pid/autogroup")" = "$(cut -d' ' -f1 /proc/$$/autogroup)" ] ||
+                fail "$name is in $(cat "/proc/$pid/autogroup"), not in $(cat /proc/$$/autogroup)"
+        fi
+    done
+}
+
 # FastRegister (1,1) through the proxy; prints the UserID of the (1,1) reply.
 fast_register() {
     python3 - "$proxy_port" <<'EOF'
@@ -126,6 +144,8 @@ ok "tb-mon services lists db, login and proxy"
 
 expect_policies SCHED_BATCH manager proxy login-1 db-1 mariadb redis
 ok "every node, MariaDB and Redis run under SCHED_BATCH by default"
+expect_one_group manager proxy login-1 db-1 mariadb redis
+ok "every process leads its own process group, in this shell's session (one scheduling group)"
 
 run_up
 ok "up on the running cluster: exit 0, same address, ${up_ms} ms"
