@@ -3,7 +3,7 @@
 # measured in one run on this machine. It starts and stops everything it needs by itself.
 #
 #   tools/bench.sh [--short] [--bin-dir DIR] [--out FILE] [--no-docs | --docs] [--keep]
-#                  [--storage-scheduler idle|batch|normal]
+#                  [--storage-scheduler idle|batch|normal] [--storage-nice N]
 #
 # Steps, in order (each one's baseline in the same run):
 #   bus          tb-bench bus --json: tablebus against raw libzmq (sync1, sync16, pipelined)
@@ -30,9 +30,12 @@
 #              only a full run with the default --out writes it; --short and --out do not.
 # --keep       keep the work dir (tool outputs, cluster logs) also after a successful run.
 # --storage-scheduler P  the policy of the cluster's storage side (tb-db, MariaDB, Redis;
-#              tools/cluster.sh --storage-scheduler). Default idle: everything shares this
-#              machine's cores, and SCHED_IDLE storage leaves them to the action path at once
-#              (docs/operations.md, "Scheduling"). The JSON says which (storage_scheduler).
+#              tools/cluster.sh --storage-scheduler), default batch; and --storage-nice N their
+#              nice value, -20..19, default 19. Everything shares this machine's cores: at nice
+#              19 the storage is picked last while the action path has work, and still gets its
+#              share under saturation, which idle does not (docs/operations.md, "Scheduling";
+#              docs/BENCHMARKS.md, "One scheduling group"). The JSON says which
+#              (storage_scheduler, storage_nice).
 #
 # The JSON holds every key of the contract (bus_sync16_ratio ... enumerate_lead_us, raw_*_rps)
 # and more; the script checks that each one is there before it exits 0.
@@ -57,7 +60,8 @@ bin_dir=$root/build/bin
 out=""
 docs=auto
 keep=0
-storage_scheduler=idle
+storage_scheduler=batch
+storage_nice=19
 while [ $# -gt 0 ]; do
     case "$1" in
         -h|--help) usage; exit 0 ;;
@@ -78,6 +82,12 @@ while [ $# -gt 0 ]; do
             shift
             ;;
         --storage-scheduler=*) storage_scheduler=${1#*=} ;;
+        --storage-nice)
+            [ $# -ge 2 ] || bad_usage "$1 needs a value"
+            storage_nice=$2
+            shift
+            ;;
+        --storage-nice=*) storage_nice=${1#*=} ;;
         *) bad_usage "unknown argument '$1'" ;;
     esac
     shift
@@ -86,6 +96,9 @@ case "$storage_scheduler" in
     idle|batch|normal) ;;
     *) bad_usage "--storage-scheduler '$storage_scheduler': idle, batch or normal" ;;
 esac
+# Checked here as cluster.sh checks it: a bad value fails now, not after the bus and path steps.
+[[ $storage_nice =~ ^-?[0-9]{1,2}$ ]] && [ "$storage_nice" -ge -20 ] && [ "$storage_nice" -le 19 ] ||
+    bad_usage "--storage-nice '$storage_nice': a number from -20 to 19"
 if [ "$docs" = auto ]; then
     if [ "$short" -eq 0 ] && [ -z "$out" ]; then docs=yes; else docs=no; fi
 fi
@@ -391,7 +404,8 @@ readonly cluster_env=(TB_PROXY_RATE_PER_S=100000 TB_PROXY_RATE_BURST=100000
     TB_ECONOMY_INITIAL_SCORE=1000000000 TB_DRAIN_LIMIT_MS=2000)
 run 300 "$work/cluster-up.out" "$work/cluster-up.err" env TB_BIN="$bin_dir" "${cluster_env[@]}" \
     bash "$root/tools/cluster.sh" up --var "$cluster_var" --base-port "$cluster_base" \
-    --game gomoku:1 --game landlords:1 --storage-scheduler "$storage_scheduler" ||
+    --game gomoku:1 --game landlords:1 --storage-scheduler "$storage_scheduler" \
+    --storage-nice "$storage_nice" ||
     fail_step cluster "$work/cluster-up.err" "cluster.sh up exited $? (node logs: $cluster_var/log)"
 [ "$(tail -n 1 "$work/cluster-up.out")" = "proxy $proxy_addr" ] ||
     fail_step cluster "$work/cluster-up.err" "cluster.sh up did not report proxy $proxy_addr"
@@ -506,6 +520,7 @@ build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$(dirname "$bin_dir")/CMak
     echo "half_probe_actions_per_s=$probe_rate"
     echo "bin_dir=$bin_dir"
     echo "storage_scheduler=$storage_scheduler"
+    echo "storage_nice=$storage_nice"
 } >"$work/meta.env"
 
 python3 - "$work" "$out" "$docs" "$docs_file" <<'PY' || { failed=1; note "assembling $out failed"; exit 1; }
@@ -626,6 +641,7 @@ R["gomoku_half_load_probe_think_ms"] = int(meta["half_probe_think_ms"])
 R["gomoku_half_load_probe_actions_per_s"] = float(meta["half_probe_actions_per_s"])
 R["game_seconds"] = int(meta["game_s"])
 R["storage_scheduler"] = meta["storage_scheduler"]
+R["storage_nice"] = int(meta["storage_nice"])
 
 # Connections
 counts = [int(x) for x in meta["idle_counts"].split()]
@@ -695,7 +711,8 @@ REQUIRED = ["bus_sync16_ratio", "bus_pipelined_ratio", "bus_sync1_p50_ratio",
             "gomoku_half_load_p99_ms", "landlords_closed_actions_per_s", "idle_15k_rss_mib",
             "device_logins_per_s", "db_device_logins_per_s", "classify_ns", "enumerate_lead_us",
             "raw_pipelined_rps", "raw_sync16_rps", "raw_sync1_p50_us", "raw_path_actions_per_s",
-            "raw_path_p99_ms", "raw_path_20_p99_ms", "machine", "timestamp", "storage_scheduler"]
+            "raw_path_p99_ms", "raw_path_20_p99_ms", "machine", "timestamp", "storage_scheduler",
+            "storage_nice"]
 missing = [k for k in REQUIRED if R.get(k) is None]
 if missing:
     print("bench.sh: the results lack " + ", ".join(missing), file=sys.stderr)
@@ -751,7 +768,7 @@ L.append("")
 L.append(f"**Actions end to end** (`tb-bot`, {R['game_seconds']} s each; round trip = action sent "
          "→ own broadcast received; raw pipelined libzmq of this run: "
          f"{n(raw_pipe)} req/s; storage side (tb-db, MariaDB, Redis) under "
-         f"`--storage-scheduler {R['storage_scheduler']}`):")
+         f"`--storage-scheduler {R['storage_scheduler']} --storage-nice {R['storage_nice']}`):")
 L.append("")
 L.append("| run | think | actions/s | ÷ raw pipelined | p50 ms | p99 ms | p99.9 ms | bot CPU µs/action | errors |")
 L.append("|---|---|---|---|---|---|---|---|---|")

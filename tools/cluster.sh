@@ -3,7 +3,7 @@
 # tb-login, tb-game and tb-proxy, all detached, with data, logs and pids under a var dir.
 #
 #   tools/cluster.sh up [--game KIND:LEVEL[:COUNT]]... [--db N] [--login N] [--base-port P]
-#                       [--storage-scheduler batch|idle|normal] [--var DIR]
+#                       [--storage-scheduler batch|idle|normal] [--storage-nice N] [--var DIR]
 #   tools/cluster.sh status [--var DIR]
 #   tools/cluster.sh down [--var DIR]
 #
@@ -33,6 +33,11 @@
 #               or normal (the kernel's default). Also TB_STORAGE_SCHEDULER. Without either,
 #               TB_PROCESS_SCHEDULER=normal leaves the storage on the default policy too.
 #               Applied as each of them starts: on a running cluster it changes nothing.
+# --storage-nice N   the nice value of every thread of tb-db (process.nice), MariaDB and Redis
+#               (renice), -20..19; default 0 (as started), also TB_STORAGE_NICE. With batch, 19
+#               keeps the storage from holding a core the action path wants without starving it
+#               as idle does (docs/operations.md). Applied as each of them starts. Below 0 needs
+#               CAP_SYS_NICE.
 # Exit status: 0 ok, 1 failure (the logs named in the message tell why), 2 bad arguments.
 set -euo pipefail
 
@@ -62,6 +67,7 @@ login_count=1
 games=()
 explicit_shape=0
 storage_scheduler=""
+storage_nice=""
 
 [ $# -gt 0 ] || { usage >&2; exit 2; }
 case "$1" in
@@ -81,7 +87,7 @@ while [ $# -gt 0 ]; do
     esac
     case "$opt" in
         -h|--help) usage; exit 0 ;;
-        --var|--game|--db|--login|--base-port|--storage-scheduler)
+        --var|--game|--db|--login|--base-port|--storage-scheduler|--storage-nice)
             if [ $has_value -eq 0 ]; then
                 [ $# -ge 2 ] || bad_usage "$opt needs a value"
                 value=$2
@@ -108,6 +114,9 @@ while [ $# -gt 0 ]; do
             ;;
         --storage-scheduler)
             storage_scheduler=$value
+            ;;
+        --storage-nice)
+            storage_nice=$value
             ;;
         --db|--login)
             if ! is_uint "$value" || [ "$value" -lt 1 ] || [ "$value" -gt 64 ]; then
@@ -146,6 +155,15 @@ if [ "$command" = up ]; then
     esac
 fi
 readonly storage_scheduler
+[ -n "$storage_nice" ] || storage_nice=${TB_STORAGE_NICE:-0}
+if [ "$command" = up ]; then
+    [[ $storage_nice =~ ^(-?)([0-9]{1,2})$ ]] ||
+        bad_usage "storage nice '$storage_nice': a number from -20 to 19"
+    storage_nice=$((${BASH_REMATCH[1]}10#${BASH_REMATCH[2]}))
+    [ "$storage_nice" -ge -20 ] && [ "$storage_nice" -le 19 ] ||
+        bad_usage "storage nice '$storage_nice': a number from -20 to 19"
+fi
+readonly storage_nice
 
 [ -n "$var_dir" ] || var_dir=$root/var
 if [ "$command" != up ] && [ ! -d "$var_dir" ]; then
@@ -255,10 +273,24 @@ spawn() {
 # storage side's policy (--storage-scheduler), as tb-db puts itself (process.scheduler); a
 # refusal only costs speed.
 storage_schedule() {  # storage_schedule NAME PID
+    storage_renice "$1" "$2"
     [ "$storage_scheduler" != normal ] || return 0
     command -v chrt >/dev/null 2>&1 || return 0
     chrt "--$storage_scheduler" --all-tasks --pid 0 "$2" >/dev/null 2>&1 ||
         note "could not put $1 (pid $2) under SCHED_${storage_scheduler^^}: it runs under the default policy"
+}
+
+# --storage-nice for every thread a storage server has now; the threads it starts later take
+# their creator's value.
+storage_renice() {  # storage_renice NAME PID
+    [ "$storage_nice" -ne 0 ] || return 0
+    command -v renice >/dev/null 2>&1 || return 0
+    local t failed=0
+    for t in /proc/"$2"/task/*; do
+        renice -n "$storage_nice" -p "${t##*/}" >/dev/null 2>&1 || failed=1
+    done
+    [ $failed -eq 0 ] ||
+        note "could not set nice $storage_nice on every thread of $1 (pid $2): some run as started"
 }
 
 tail_log() {
@@ -616,7 +648,7 @@ start_node() {
                 --set mysql.host=127.0.0.1 --set "mysql.port=$mariadb_port" \
                 --set "mysql.user=$mariadb_user" --set "mysql.database=$database" \
                 --set redis.host=127.0.0.1 --set "redis.port=$redis_port" \
-                --set "process.scheduler=$storage_scheduler"
+                --set "process.scheduler=$storage_scheduler" --set "process.nice=$storage_nice"
             ;;
         login-*)
             spawn "$name" "$bin_dir/tb-login" --config "$root/conf/login.toml" \

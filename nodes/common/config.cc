@@ -746,6 +746,12 @@ void bind_process_config(ConfigSchema& schema, ProcessConfig& cfg) {
              "yields the core to any other thread (the storage side sharing cores with the "
              "action path; starves while the cores are saturated)")
         .one_of({"batch", "normal", "idle"});
+    schema
+        .add("process.nice", &cfg.nice,
+             "the nice value of every thread, -20..19 (0: as started). 19 gives the process "
+             "the least CPU among busy threads of its scheduling group without starving it: "
+             "the storage side sharing cores with the action path")
+        .range(-20, 19);
 }
 
 Ports ports_from_base(uint16_t base) {

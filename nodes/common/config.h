@@ -193,6 +193,7 @@ struct LogConfig {
 // How the kernel schedules the process (applied by apply_scheduler(), scheduling.h).
 struct ProcessConfig {
     std::string scheduler = "batch";  // "batch" (SCHED_BATCH), "normal" (SCHED_OTHER), "idle"
+    int32_t nice = 0;                 // every thread's nice value; 0: left as started
 };
 
 // Settings every node has, under [node], [log] and [process].
@@ -215,12 +216,12 @@ struct NodeConfig {
 };
 
 // Registers node.id, node.manager, node.announce, node.base_port, curve.secret_key,
-// curve.server_key, log.level, log.file, log.max_size_mb, log.max_files and process.scheduler,
-// bound to `cfg`.
+// curve.server_key, log.level, log.file, log.max_size_mb, log.max_files, process.scheduler and
+// process.nice, bound to `cfg`.
 void bind_node_config(ConfigSchema& schema, NodeConfig& cfg);
 // Only the log.* keys (for the manager, which is not a node on the bus).
 void bind_log_config(ConfigSchema& schema, LogConfig& cfg);
-// process.scheduler (every node, and the manager).
+// process.scheduler and process.nice (every node, and the manager).
 void bind_process_config(ConfigSchema& schema, ProcessConfig& cfg);
 
 // The default listening ports, all derived from one base so that several installations can

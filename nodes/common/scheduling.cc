@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <sched.h>
+#include <sys/resource.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -41,7 +42,18 @@ int apply_scheduler(const ProcessConfig& cfg, spdlog::logger& log) {
     std::vector<pid_t> tids = threads();
     if (tids.empty()) tids.push_back(0);
     int set = 0;
+    bool nice_refused = false;
     for (const pid_t tid : tids) {
+        // The nice value is per thread on Linux, and new threads take their creator's, as they
+        // take its policy. A refusal is reported once and leaves the policy to be set.
+        if (cfg.nice != 0 && !nice_refused &&
+            ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), cfg.nice) != 0 && errno != ESRCH) {
+            log.warn(
+                "process.nice={}: setpriority on thread {} failed ({}); running at the "
+                "current nice value",
+                cfg.nice, tid, std::strerror(errno));
+            nice_refused = true;
+        }
         if (::sched_setscheduler(tid, policy, &param) == 0) {
             ++set;
         } else if (errno != ESRCH) {  // ESRCH: the thread ended meanwhile
@@ -53,6 +65,12 @@ int apply_scheduler(const ProcessConfig& cfg, spdlog::logger& log) {
         }
     }
     return set;
+}
+
+int current_nice() {
+    errno = 0;
+    const int nice = ::getpriority(PRIO_PROCESS, 0);  // this thread (a tid of 0)
+    return errno == 0 ? nice : 0;
 }
 
 std::string current_scheduler() {

@@ -22,6 +22,15 @@
 // core busy, an idle thread gets almost nothing, so logins and settlements wait out an
 // overload. Never for a node on the action path. No privilege is needed for any of the three
 // (leaving "idle" again needs CAP_SYS_NICE or a RLIMIT_NICE allowance).
+//
+// process.nice (default 0: as started) sets every thread's nice value. Under "batch" at nice 19
+// the storage side weighs 15 against a nice-0 thread's 1024 when the kernel shares a busy core:
+// it is picked rarely while the action path has work, yet never starved as "idle" is when the
+// cores are saturated. Raising it needs no privilege; lowering it does.
+//
+// Both act only between threads of one scheduling group: with autogroup on, a session; under
+// a cgroup cpu controller, a cgroup. Processes in groups of their own share the cores as
+// equals whatever their policies (docs/operations.md, "Scheduling").
 
 #include <spdlog/logger.h>
 
@@ -31,12 +40,16 @@
 
 namespace tb::common {
 
-// Applies cfg.scheduler to every thread the process has now; threads started afterwards
-// inherit it from their creator, so call it in main before the ZeroMQ context and any pool.
+// Applies cfg.scheduler, and cfg.nice when not 0, to every thread the process has now; threads
+// started afterwards inherit both from their creator, so call it in main before the ZeroMQ
+// context and any pool.
 // A refusal by the kernel (a seccomp profile, say) is logged as a warning and the process goes
 // on under its current policy: scheduling is a matter of speed, not of correctness. Returns
 // how many threads were set. Main thread.
 int apply_scheduler(const ProcessConfig& cfg, spdlog::logger& log);
+
+// The calling thread's nice value. For tests and diagnostics; any thread.
+int current_nice();
 
 // The calling thread's policy as a process.scheduler value ("batch", "normal", "idle", or the
 // kernel's number for another policy). For tests and diagnostics; any thread.

@@ -2,7 +2,7 @@
 # tools/cluster.sh end to end: up (first start, MariaDB initialized), the services on the bus,
 # up again on the running cluster, status, a FastRegister through the proxy, down, nothing left
 # behind, a second up on the kept data (the account is still there) with the storage under
-# SCHED_IDLE (--storage-scheduler), down twice.
+# SCHED_IDLE at nice 19 (--storage-scheduler, --storage-nice), down twice.
 #
 #   tests/integration/cluster_test.sh BIN_DIR
 set -euo pipefail
@@ -73,6 +73,19 @@ expect_policies() {
     for name in "$@"; do
         got=$(policies_of "$name")
         [ "$got" = "$want" ] || fail "$name runs under '$got', expected $want"
+    done
+}
+
+# expect_nice NICE NAME...: every thread of each process runs at nice NICE.
+expect_nice() {
+    local want=$1 name got
+    shift
+    for name in "$@"; do
+        # Field 19 of each thread's stat (ps prints "-" for a SCHED_IDLE thread's nice); the
+        # command name (field 2) has no spaces for these programs.
+        got=$(cat /proc/"$(cat "$var/run/$name.pid")"/task/*/stat | awk '{ print $19 }' |
+            sort -u | tr '\n' ' ' | sed 's/ $//')
+        [ "$got" = "$want" ] || fail "$name's threads run at nice '$got', expected $want"
     done
 }
 
@@ -169,7 +182,7 @@ left=$(pgrep -af -- "$var" || true)
 [ -z "$left" ] || fail "processes left after down: $left"
 ok "no process mentions $var"
 
-# --- second up: the data was kept; the storage side under SCHED_IDLE -------------------------
+# --- second up: the data was kept; the storage side under SCHED_IDLE at nice 19 ---------------
 rc=0
 out=$(bash "$cluster" up --base-port "$base" --var "$var" --storage-scheduler fifo 2>&1) || rc=$?
 [ $rc -eq 2 ] || fail "up --storage-scheduler fifo exited $rc, expected 2: $out"
@@ -177,13 +190,23 @@ grep -q "batch, idle or normal" <<<"$out" || fail "no clear error for a bad stor
 [ ! -e "$var/run/manager.pid" ] || ! kill -0 "$(cat "$var/run/manager.pid")" 2>/dev/null ||
     fail "up with a bad storage scheduler started the manager"
 ok "up --storage-scheduler fifo: exit 2, nothing started"
+rc=0
+out=$(bash "$cluster" up --base-port "$base" --var "$var" --storage-nice 20 2>&1) || rc=$?
+[ $rc -eq 2 ] || fail "up --storage-nice 20 exited $rc, expected 2: $out"
+grep -q "from -20 to 19" <<<"$out" || fail "no clear error for a bad storage nice: $out"
+[ ! -e "$var/run/manager.pid" ] || ! kill -0 "$(cat "$var/run/manager.pid")" 2>/dev/null ||
+    fail "up with a bad storage nice started the manager"
+ok "up --storage-nice 20: exit 2, nothing started"
 
-run_up --storage-scheduler idle
+run_up --storage-scheduler idle --storage-nice 19
 second_ms=$up_ms
-ok "up again (kept data, --storage-scheduler idle) in ${second_ms} ms"
+ok "up again (kept data, --storage-scheduler idle --storage-nice 19) in ${second_ms} ms"
 expect_policies SCHED_IDLE db-1 mariadb redis
 expect_policies SCHED_BATCH manager proxy login-1
 ok "tb-db, MariaDB and Redis run under SCHED_IDLE, the other nodes under SCHED_BATCH"
+expect_nice 19 db-1 mariadb redis
+expect_nice 0 manager proxy login-1
+ok "every thread of tb-db, MariaDB and Redis at nice 19, of the other nodes at nice 0"
 again=$(fast_register) || fail "FastRegister after the restart"
 [ "$again" = "$user_id" ] || fail "the account changed across the restart: $user_id, then $again"
 ok "the account survived down/up (UserID $again)"

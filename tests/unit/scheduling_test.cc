@@ -92,5 +92,52 @@ TEST_CASE("apply_scheduler idle puts the process under SCHED_IDLE", "[common]") 
     CHECK(current_scheduler() != "idle");  // the parent is untouched
 }
 
+TEST_CASE("process.nice defaults to 0 and takes -20..19", "[common]") {
+    NodeConfig cfg;
+    ConfigSchema schema;
+    bind_node_config(schema, cfg);
+    const auto no_env = [](const char*) -> const char* { return nullptr; };
+    schema.load("", no_env, {});
+    CHECK(cfg.process.nice == 0);
+    CHECK(schema.find("process.nice")->env_name() == "TB_PROCESS_NICE");
+    schema.load("", no_env, {"process.nice=19"});
+    CHECK(cfg.process.nice == 19);
+    CHECK_THROWS_WITH(schema.load("", no_env, {"process.nice=20"}),
+                      Catch::Contains("process.nice"));
+    CHECK_THROWS_WITH(schema.load("", no_env, {"process.nice=-21"}),
+                      Catch::Contains("process.nice"));
+}
+
+TEST_CASE("apply_scheduler with process.nice sets every thread's nice value", "[common]") {
+    // In a forked child: a raised nice value cannot be lowered again without a privilege. The
+    // child exits 0 when every check passed, else 2-6: which one failed.
+    const int before = current_nice();
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        std::ostringstream logged;
+        spdlog::logger log("sched", std::make_shared<spdlog::sinks::ostream_sink_mt>(logged));
+        std::promise<void> go;
+        auto early = std::async(std::launch::async, [ready = go.get_future()]() mutable {
+            ready.wait();
+            return current_nice();
+        });
+        ProcessConfig cfg;
+        cfg.nice = 19;
+        if (apply_scheduler(cfg, log) < 2) ::_exit(2);
+        if (current_nice() != 19 || current_scheduler() != "batch") ::_exit(3);
+        if (std::async(std::launch::async, [] { return current_nice(); }).get() != 19) ::_exit(4);
+        go.set_value();
+        if (early.get() != 19) ::_exit(5);
+        if (!logged.str().empty()) ::_exit(6);
+        ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(current_nice() == before);  // the parent is untouched
+}
+
 }  // namespace
 }  // namespace tb::common
