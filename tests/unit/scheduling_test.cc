@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <functional>
 #include <future>
 #include <sstream>
 #include <thread>
@@ -20,6 +21,24 @@ namespace {
 
 std::string scheduler_of_new_thread() {
     return std::async(std::launch::async, [] { return current_scheduler(); }).get();
+}
+
+// Runs `checks` in a forked child, with a logger, and returns the child's exit status: 0 when
+// every check passed, else the code of the first that failed. For settings that cannot be undone
+// without a privilege (leaving SCHED_IDLE, lowering a raised nice value).
+int in_child(const std::function<int(spdlog::logger&)>& checks) {
+    const pid_t child = ::fork();
+    if (child < 0) return -1;
+    if (child == 0) {
+        std::ostringstream logged;
+        spdlog::logger log("sched", std::make_shared<spdlog::sinks::ostream_sink_mt>(logged));
+        int code = checks(log);
+        if (code == 0 && !logged.str().empty()) code = 1;  // nothing may have been refused
+        ::_exit(code);
+    }
+    int status = 0;
+    if (::waitpid(child, &status, 0) != child || !WIFEXITED(status)) return -1;
+    return WEXITSTATUS(status);
 }
 
 // Puts the test process back under the default policy, whatever a test did.
@@ -73,22 +92,12 @@ TEST_CASE("apply_scheduler sets every thread and the threads started later", "[c
 }
 
 TEST_CASE("apply_scheduler idle puts the process under SCHED_IDLE", "[common]") {
-    // The child exits 0 when every check passed, else 2-5: which one failed.
-    const pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        std::ostringstream logged;
-        spdlog::logger log("sched", std::make_shared<spdlog::sinks::ostream_sink_mt>(logged));
-        if (apply_scheduler(ProcessConfig{"idle"}, log) < 1) ::_exit(2);
-        if (::sched_getscheduler(0) != SCHED_IDLE || current_scheduler() != "idle") ::_exit(3);
-        if (scheduler_of_new_thread() != "idle") ::_exit(4);
-        if (!logged.str().empty()) ::_exit(5);
-        ::_exit(0);
-    }
-    int status = 0;
-    REQUIRE(::waitpid(child, &status, 0) == child);
-    REQUIRE(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(in_child([](spdlog::logger& log) {
+              if (apply_scheduler(ProcessConfig{"idle"}, log) < 1) return 2;
+              if (::sched_getscheduler(0) != SCHED_IDLE || current_scheduler() != "idle") return 3;
+              if (scheduler_of_new_thread() != "idle") return 4;
+              return 0;
+          }) == 0);
     CHECK(current_scheduler() != "idle");  // the parent is untouched
 }
 
@@ -109,33 +118,27 @@ TEST_CASE("process.nice defaults to 0 and takes -20..19", "[common]") {
 }
 
 TEST_CASE("apply_scheduler with process.nice sets every thread's nice value", "[common]") {
-    // In a forked child: a raised nice value cannot be lowered again without a privilege. The
-    // child exits 0 when every check passed, else 2-6: which one failed.
     const int before = current_nice();
-    const pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        std::ostringstream logged;
-        spdlog::logger log("sched", std::make_shared<spdlog::sinks::ostream_sink_mt>(logged));
-        std::promise<void> go;
-        auto early = std::async(std::launch::async, [ready = go.get_future()]() mutable {
-            ready.wait();
-            return current_nice();
-        });
-        ProcessConfig cfg;
-        cfg.nice = 19;
-        if (apply_scheduler(cfg, log) < 2) ::_exit(2);
-        if (current_nice() != 19 || current_scheduler() != "batch") ::_exit(3);
-        if (std::async(std::launch::async, [] { return current_nice(); }).get() != 19) ::_exit(4);
-        go.set_value();
-        if (early.get() != 19) ::_exit(5);
-        if (!logged.str().empty()) ::_exit(6);
-        ::_exit(0);
-    }
-    int status = 0;
-    REQUIRE(::waitpid(child, &status, 0) == child);
-    REQUIRE(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(in_child([](spdlog::logger& log) {
+              // A thread that already runs when the value changes, waiting to report its own.
+              std::promise<void> go;
+              auto early = std::async(std::launch::async, [ready = go.get_future()]() mutable {
+                  ready.wait();
+                  return current_nice();
+              });
+              ProcessConfig cfg;
+              cfg.nice = 19;
+              const int set = apply_scheduler(cfg, log);
+              go.set_value();
+              const int early_nice = early.get();
+              if (set < 2) return 2;
+              if (current_nice() != 19 || current_scheduler() != "batch") return 3;
+              if (std::async(std::launch::async, [] { return current_nice(); }).get() != 19) {
+                  return 4;
+              }
+              if (early_nice != 19) return 5;
+              return 0;
+          }) == 0);
     CHECK(current_nice() == before);  // the parent is untouched
 }
 
