@@ -245,7 +245,7 @@ anything_running() {
 # default) every session is a scheduling group, and the kernel first shares the cores between
 # groups, each at nice 0, whatever the policies of their threads. A process per group made
 # every wake-up on the action path a group enqueue, kept SCHED_BATCH and SCHED_IDLE from acting
-# across processes, and cost the 2-core benchmark a third of its gomoku p99
+# across processes, and cost the 2-core benchmark a third of its 20-player gomoku p99
 # (docs/BENCHMARKS.md, "One scheduling group"). The cluster stays in the caller's session.
 spawn() {
     local name=$1 log=$log_dir/$1.log pid
@@ -270,8 +270,8 @@ spawn() {
 }
 
 # Puts every thread of a storage server (and so the threads it starts later) under the
-# storage side's policy (--storage-scheduler), as tb-db puts itself (process.scheduler); a
-# refusal only costs speed.
+# storage side's policy and nice value (--storage-scheduler, --storage-nice), as tb-db puts
+# itself (process.scheduler, process.nice); a refusal only costs speed.
 storage_schedule() {  # storage_schedule NAME PID
     storage_renice "$1" "$2"
     [ "$storage_scheduler" != normal ] || return 0
@@ -285,11 +285,9 @@ storage_schedule() {  # storage_schedule NAME PID
 storage_renice() {  # storage_renice NAME PID
     [ "$storage_nice" -ne 0 ] || return 0
     command -v renice >/dev/null 2>&1 || return 0
-    local t failed=0
-    for t in /proc/"$2"/task/*; do
-        renice -n "$storage_nice" -p "${t##*/}" >/dev/null 2>&1 || failed=1
-    done
-    [ $failed -eq 0 ] ||
+    local tids=(/proc/"$2"/task/*)
+    # One call for all of them; it fails if any thread was refused.
+    renice -n "$storage_nice" -p "${tids[@]##*/}" >/dev/null 2>&1 ||
         note "could not set nice $storage_nice on every thread of $1 (pid $2): some run as started"
 }
 
