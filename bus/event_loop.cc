@@ -163,6 +163,20 @@ void EventLoop::run_once(std::chrono::milliseconds max_wait) {
         }
     }
     run_due_timers();
+    for (std::size_t i = 0; i < pass_end_.size(); ++i) {
+        const Callback fn = pass_end_[i].second;  // a copy: the task may add or remove tasks
+        guarded(fn, "pass-end task");
+    }
+}
+
+uint64_t EventLoop::at_pass_end(Callback fn) {
+    const uint64_t id = next_pass_end_id_++;
+    pass_end_.emplace_back(id, std::move(fn));
+    return id;
+}
+
+void EventLoop::remove_pass_end(uint64_t id) {
+    std::erase_if(pass_end_, [id](const auto& e) { return e.first == id; });
 }
 
 void EventLoop::rebuild_items() {

@@ -59,6 +59,13 @@ public:
     // and for embedding the loop in another.
     void run_once(std::chrono::milliseconds max_wait);
 
+    // Runs `fn` at the end of every pass, after the handlers and the due timers, for work that
+    // batches what a pass produced: the proxy writes each client once for all the frames the
+    // pass queued for it, one system call where each frame would have taken one. The id is for
+    // remove_pass_end(), which an owner whose `fn` refers to it calls before it goes away.
+    uint64_t at_pass_end(Callback fn);
+    void remove_pass_end(uint64_t id);
+
     // Any thread: queue `fn` to run on the loop thread, in post order, and wake the loop.
     void post(Callback fn);
     // Any thread: make run() return after the current pass.
@@ -90,6 +97,8 @@ private:
     std::map<std::pair<Clock::time_point, TimerId>, bool> due_order_;  // earliest first
     std::unordered_map<TimerId, Timer> timers_;
     TimerId next_timer_id_ = 1;
+    std::vector<std::pair<uint64_t, Callback>> pass_end_;
+    uint64_t next_pass_end_id_ = 1;
 
     // post(): a mutex-guarded queue plus an eventfd that wakes zmq_poll. An inproc socket would
     // need one PUSH socket per posting thread (ZeroMQ sockets are not thread-safe); an eventfd

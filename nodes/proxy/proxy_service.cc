@@ -117,6 +117,7 @@ ProxyService::ProxyService(zmq::context_t& ctx, bus::EventLoop& loop, const Prox
 
 ProxyService::~ProxyService() {
     loop_.cancel(keepalive_timer_);
+    if (pass_end_task_ != 0) loop_.remove_pass_end(pass_end_task_);
     for (const auto& [name, timer] : lost_pending_) loop_.cancel(timer);
     if (accept_resume_timer_ != 0) loop_.cancel(accept_resume_timer_);
     if (spare_fd_ >= 0) ::close(spare_fd_);
@@ -130,6 +131,7 @@ void ProxyService::start() {
     loop_.add_fd(epoll_fd_, [this] { on_epoll(); });
     keepalive_timer_ = loop_.add_repeating(std::chrono::milliseconds(cfg_.keepalive_interval_ms),
                                            [this] { keepalive_tick(); });
+    pass_end_task_ = loop_.at_pass_end([this] { flush_queued(); });
     node_.start();
 }
 
@@ -688,7 +690,22 @@ void ProxyService::send_raw(Session& s, std::string_view bytes) {
         return;
     }
     s.out.append(bytes);
-    flush(s);
+    // With EPOLLOUT armed the socket is full: epoll says when to go on.
+    if (s.queued || s.writing) return;
+    s.queued = true;
+    unflushed_.push_back(s.id);
+}
+
+void ProxyService::flush_queued() {
+    if (unflushed_.empty()) return;
+    flushing_.swap(unflushed_);  // flush() may close a session, whose frames then go nowhere
+    for (const uint64_t id : flushing_) {
+        Session* s = find(id);
+        if (s == nullptr) continue;
+        s->queued = false;
+        flush(*s);
+    }
+    flushing_.clear();
 }
 
 void ProxyService::flush(Session& s) {
@@ -721,6 +738,12 @@ void ProxyService::close(uint64_t id, std::string_view why) {
     if (it == sessions_.end()) return;
     std::unique_ptr<Session> s = std::move(it->second);
     sessions_.erase(it);
+    if (!s->out.empty() && !s->writing) {
+        // Frames queued in this pass (the errors before a rate-limit close or a bad frame) go
+        // out as they would have before the end-of-pass write: once, if the socket takes them.
+        [[maybe_unused]] const ssize_t n =
+            ::send(s->fd, s->out.data(), s->out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s->fd, nullptr);
     ::close(s->fd);
     if (auto ip = per_ip_.find(s->ip); ip != per_ip_.end() && --ip->second <= 0) per_ip_.erase(ip);

@@ -58,6 +58,7 @@ private:
         std::string out;       // bytes not yet written
         bool writing = false;  // EPOLLOUT armed
         bool closing = false;  // close once `out` is flushed
+        bool queued = false;   // in unflushed_: written at the end of the loop's pass
         uint64_t user = 0;
         std::string game;  // bus identity of the game node the user is seated at
         int32_t game_id = 0;
@@ -101,6 +102,8 @@ private:
     void send_error(Session& s, uint32_t type, int32_t code, std::string_view text);
     void send_raw(Session& s, std::string_view bytes);
     void flush(Session& s);
+    // The end of a loop pass: one write per session for everything the pass queued for it.
+    void flush_queued();
     void close(uint64_t id, std::string_view why);
     Session* find(uint64_t id);
     std::string body_to_msgpack(const Session& s, const std::string& body, bool& ok) const;
@@ -122,6 +125,12 @@ private:
     std::unordered_map<uint64_t, uint64_t> session_of_user_;
     std::unordered_map<std::string, int> per_ip_;
     bus::TimerId keepalive_timer_ = 0;
+    uint64_t pass_end_task_ = 0;
+    // Sessions with frames queued in this pass (Session::queued), written at its end: a client
+    // that gets several frames in one pass (a game's last move, its end and the next deal) gets
+    // them in one write, so the proxy and the client each make one system call, not several.
+    std::vector<uint64_t> unflushed_;
+    std::vector<uint64_t> flushing_;  // unflushed_ while flush_queued() works through it
     std::unordered_map<std::string, bus::TimerId> lost_pending_;  // game node -> grace timer
 };
 

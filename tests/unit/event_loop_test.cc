@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <thread>
@@ -121,6 +122,44 @@ TEST_CASE("a readable socket calls its handler on the loop", "[bus]") {
     push.send(zmq::str_buffer("c"), zmq::send_flags::none);
     loop.run_once(20ms);
     CHECK(got.size() == 2);
+}
+
+TEST_CASE("a pass-end task ends every pass, after its handlers and timers, until removed",
+          "[bus]") {
+    zmq::context_t ctx;
+    zmq::socket_t pull(ctx, zmq::socket_type::pull);
+    pull.bind("inproc://loop-pass-end");
+    zmq::socket_t push(ctx, zmq::socket_type::push);
+    push.connect("inproc://loop-pass-end");
+
+    EventLoop loop;
+    std::vector<std::string> log;  // what ran, in order
+    loop.add_socket(pull, [&] {
+        zmq::message_t m;
+        while (pull.recv(m, zmq::recv_flags::dontwait)) log.push_back(m.to_string());
+    });
+    loop.add_timer(0ms, [&] { log.push_back("timer"); });
+    const uint64_t id = loop.at_pass_end([&] { log.push_back("end"); });
+    push.send(zmq::str_buffer("a"), zmq::send_flags::none);
+    push.send(zmq::str_buffer("b"), zmq::send_flags::none);
+    int passes = 0;
+    const auto deadline = Clock::now() + 5s;
+    while (std::count(log.begin(), log.end(), "b") == 0 && Clock::now() < deadline) {
+        loop.run_once(10ms);
+        ++passes;
+        REQUIRE(log.back() == "end");  // nothing of a pass runs after its end task
+    }
+    REQUIRE(std::count(log.begin(), log.end(), "b") == 1);
+    CHECK(std::count(log.begin(), log.end(), "end") == passes);
+    CHECK(std::count(log.begin(), log.end(), "timer") == 1);
+    CHECK(log.front() != "end");
+
+    loop.remove_pass_end(id);
+    push.send(zmq::str_buffer("c"), zmq::send_flags::none);
+    REQUIRE(spin_until(loop, [&] { return log.back() == "c"; }));
+    loop.run_once(1ms);
+    CHECK(log.back() == "c");
+    CHECK(std::count(log.begin(), log.end(), "end") == passes);
 }
 
 TEST_CASE("work posted from other threads runs on the loop thread in order", "[bus]") {
