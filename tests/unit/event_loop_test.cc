@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -29,6 +31,24 @@ bool spin_until(EventLoop& loop, Cond&& cond) {
     while (!cond() && Clock::now() < deadline) loop.run_once(10ms);
     return cond();
 }
+
+// A PUSH -> PULL pair over inproc whose PULL end is on `loop`: every message read is appended
+// to `log`, in order.
+struct LoggedPull {
+    zmq::context_t ctx;
+    zmq::socket_t pull{ctx, zmq::socket_type::pull};
+    zmq::socket_t push{ctx, zmq::socket_type::push};
+
+    LoggedPull(EventLoop& loop, const std::string& name, std::vector<std::string>& log) {
+        pull.bind("inproc://" + name);
+        push.connect("inproc://" + name);
+        loop.add_socket(pull, [this, &log] {
+            zmq::message_t m;
+            while (pull.recv(m, zmq::recv_flags::dontwait)) log.push_back(m.to_string());
+        });
+    }
+    void send(const char* text) { push.send(zmq::buffer(std::string_view(text))); }
+};
 
 }  // namespace
 
@@ -101,47 +121,29 @@ TEST_CASE("a throwing callback is contained and the loop goes on", "[bus]") {
 }
 
 TEST_CASE("a readable socket calls its handler on the loop", "[bus]") {
-    zmq::context_t ctx;
-    zmq::socket_t pull(ctx, zmq::socket_type::pull);
-    pull.bind("inproc://loop-socket");
-    zmq::socket_t push(ctx, zmq::socket_type::push);
-    push.connect("inproc://loop-socket");
-
     EventLoop loop;
     std::vector<std::string> got;
-    loop.add_socket(pull, [&] {
-        zmq::message_t m;
-        while (pull.recv(m, zmq::recv_flags::dontwait)) got.push_back(m.to_string());
-    });
-    push.send(zmq::str_buffer("a"), zmq::send_flags::none);
-    push.send(zmq::str_buffer("b"), zmq::send_flags::none);
+    LoggedPull pair(loop, "loop-socket", got);
+    pair.send("a");
+    pair.send("b");
     REQUIRE(spin_until(loop, [&] { return got.size() == 2; }));
     CHECK(got == std::vector<std::string>{"a", "b"});
 
-    loop.remove_socket(pull);
-    push.send(zmq::str_buffer("c"), zmq::send_flags::none);
+    loop.remove_socket(pair.pull);
+    pair.send("c");
     loop.run_once(20ms);
     CHECK(got.size() == 2);
 }
 
 TEST_CASE("a pass-end task ends every pass, after its handlers and timers, until removed",
           "[bus]") {
-    zmq::context_t ctx;
-    zmq::socket_t pull(ctx, zmq::socket_type::pull);
-    pull.bind("inproc://loop-pass-end");
-    zmq::socket_t push(ctx, zmq::socket_type::push);
-    push.connect("inproc://loop-pass-end");
-
     EventLoop loop;
     std::vector<std::string> log;  // what ran, in order
-    loop.add_socket(pull, [&] {
-        zmq::message_t m;
-        while (pull.recv(m, zmq::recv_flags::dontwait)) log.push_back(m.to_string());
-    });
+    LoggedPull pair(loop, "loop-pass-end", log);
     loop.add_timer(0ms, [&] { log.push_back("timer"); });
     const uint64_t id = loop.at_pass_end([&] { log.push_back("end"); });
-    push.send(zmq::str_buffer("a"), zmq::send_flags::none);
-    push.send(zmq::str_buffer("b"), zmq::send_flags::none);
+    pair.send("a");
+    pair.send("b");
     int passes = 0;
     const auto deadline = Clock::now() + 5s;
     while (std::count(log.begin(), log.end(), "b") == 0 && Clock::now() < deadline) {
@@ -155,7 +157,7 @@ TEST_CASE("a pass-end task ends every pass, after its handlers and timers, until
     CHECK(log.front() != "end");
 
     loop.remove_pass_end(id);
-    push.send(zmq::str_buffer("c"), zmq::send_flags::none);
+    pair.send("c");
     REQUIRE(spin_until(loop, [&] { return log.back() == "c"; }));
     loop.run_once(1ms);
     CHECK(log.back() == "c");
