@@ -698,7 +698,9 @@ void ProxyService::send_raw(Session& s, std::string_view bytes) {
 
 void ProxyService::flush_queued() {
     if (unflushed_.empty()) return;
-    flushing_.swap(unflushed_);  // flush() may close a session, whose frames then go nowhere
+    // Worked through as a copy: anything queued while flushing (nothing today; flush() only
+    // closes) lands in unflushed_ for the next pass instead of growing the list being walked.
+    flushing_.swap(unflushed_);
     for (const uint64_t id : flushing_) {
         Session* s = find(id);
         if (s == nullptr) continue;
