@@ -46,8 +46,11 @@ struct BrokerOptions {
     std::chrono::milliseconds queue_deadline{2000};
     std::size_t queue_cap = 10000;    // per service
     std::size_t inflight_cap = 1000;  // per worker
+    // Per connection, in messages. A node that sends faster than the broker reads is
+    // back-pressured over TCP past rcvhwm, so one flooding peer holds at most rcvhwm messages
+    // here; sndhwm is larger because past it a message to that node is dropped.
     int sndhwm = 100000;
-    int rcvhwm = 100000;
+    int rcvhwm = 10000;
     // Services whose names start with one of these prefixes use kPack; all others kLeast.
     std::vector<std::string> pack_prefixes = {"game."};
     // CURVE: the server's secret key (Z85) turns it on; allowed_keys are the node public keys.

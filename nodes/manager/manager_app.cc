@@ -28,6 +28,8 @@ bus::BrokerOptions ManagerConfig::broker_options() const {
     o.queue_deadline = std::chrono::milliseconds(queue_deadline_ms);
     o.queue_cap = static_cast<std::size_t>(queue_cap);
     o.inflight_cap = static_cast<std::size_t>(inflight_cap);
+    o.rcvhwm = static_cast<int>(rcvhwm);
+    o.sndhwm = static_cast<int>(sndhwm);
     o.pack_prefixes = pack_prefixes;
     if (curve) {
         o.curve_secret_key = curve_secret_key;
@@ -71,6 +73,16 @@ void bind_manager_config(common::ConfigSchema& schema, ManagerConfig& cfg) {
         .add("manager.inflight_cap", &cfg.inflight_cap,
              "requests in flight per worker before it gets no more")
         .range(1, 10000000);
+    // The queue caps bound what the broker holds once it has read a request; these bound what
+    // libzmq holds per connection before the broker reads it (in) or the node reads it (out).
+    schema
+        .add("manager.rcvhwm", &cfg.rcvhwm,
+             "messages buffered per node connection before its TCP connection is back-pressured")
+        .range(100, 1000000);
+    schema
+        .add("manager.sndhwm", &cfg.sndhwm,
+             "messages buffered per node connection out; past it one to that node is dropped")
+        .range(1000, 10000000);
     schema.add("manager.pack_prefixes", &cfg.pack_prefixes,
                "services with these prefixes use the pack policy; all others least");
     schema.add("curve.enabled", &cfg.curve, "CURVE encryption and the ZAP key allow-list");

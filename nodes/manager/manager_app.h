@@ -27,6 +27,8 @@ struct ManagerConfig {
     int64_t queue_deadline_ms = 2000;
     int64_t queue_cap = 10000;
     int64_t inflight_cap = 1000;
+    int64_t rcvhwm = 10000;
+    int64_t sndhwm = 100000;
     std::vector<std::string> pack_prefixes = {"game."};
     bool curve = false;
     std::string curve_secret_key;
