@@ -32,7 +32,8 @@
 #               logins and settlements starve while the cores are saturated; docs/operations.md)
 #               or normal (the kernel's default). Also TB_STORAGE_SCHEDULER. Without either,
 #               TB_PROCESS_SCHEDULER=normal leaves the storage on the default policy too.
-#               Applied as each of them starts: on a running cluster it changes nothing.
+#               Applied as each of them starts: on a running cluster it changes nothing (up
+#               says so).
 # --storage-nice N   the nice value of every thread of tb-db (process.nice), MariaDB and Redis
 #               (renice), -20..19; default 0 (as started), also TB_STORAGE_NICE. With batch, 19
 #               keeps the storage from holding a core the action path wants without starving it
@@ -66,6 +67,7 @@ db_count=1
 login_count=1
 games=()
 explicit_shape=0
+explicit_storage=0  # --storage-scheduler or --storage-nice given on this command line
 storage_scheduler=""
 storage_nice=""
 
@@ -114,9 +116,11 @@ while [ $# -gt 0 ]; do
             ;;
         --storage-scheduler)
             storage_scheduler=$value
+            explicit_storage=1
             ;;
         --storage-nice)
             storage_nice=$value
+            explicit_storage=1
             ;;
         --db|--login)
             if ! is_uint "$value" || [ "$value" -lt 1 ] || [ "$value" -gt 64 ]; then
@@ -730,6 +734,10 @@ cmd_up() {
         current=$(describe_shape "$base_port" "$db_count" "$login_count" "${games[*]:-}")
         if [ $explicit_shape -eq 1 ] && [ "$current" != "$requested" ]; then
             note "the cluster in $var_dir already runs ($current); not changed to ($requested): 'down' first"
+        fi
+        # A policy is set when a process starts; the running storage side keeps what it has.
+        if [ $explicit_storage -eq 1 ] && { running_pid redis >/dev/null || running_pid mariadb >/dev/null; }; then
+            note "the storage side in $var_dir already runs; --storage-scheduler and --storage-nice apply only to what starts now: 'down' first"
         fi
     else
         # Nothing of ours runs: leftovers of a killed run first, then a fresh start.

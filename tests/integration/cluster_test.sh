@@ -163,6 +163,13 @@ ok "every process leads its own process group, in this shell's session (one sche
 run_up
 ok "up on the running cluster: exit 0, same address, ${up_ms} ms"
 
+out=$(bash "$cluster" up --base-port "$base" --var "$var" --storage-nice 7 2>&1) ||
+    fail "up --storage-nice 7 on the running cluster exited non-zero: $out"
+grep -q "storage side in $var already runs.*'down' first" <<<"$out" ||
+    fail "up --storage-nice 7 on the running cluster did not say the storage side keeps its nice: $out"
+expect_nice 0 db-1 mariadb redis
+ok "up --storage-nice 7 on the running cluster says it applies only to what starts; nice stays 0"
+
 bash "$cluster" status --var "$var" | sed 's/^/    /' || fail "status did not exit 0"
 ok "status exits 0"
 
