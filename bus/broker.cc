@@ -52,8 +52,10 @@ Broker::Broker(zmq::context_t& ctx, EventLoop& loop, BrokerOptions options)
     router_.set(zmq::sockopt::router_mandatory, 1);
     router_.set(zmq::sockopt::sndhwm, options_.sndhwm);
     router_.set(zmq::sockopt::rcvhwm, options_.rcvhwm);
+    router_.set(zmq::sockopt::maxmsgsize, options_.max_message_bytes);
     pub_.set(zmq::sockopt::linger, 0);
     pub_.set(zmq::sockopt::sndhwm, options_.sndhwm);
+    pub_.set(zmq::sockopt::maxmsgsize, options_.max_message_bytes);  // subscriptions come in
     if (!options_.curve_secret_key.empty()) {
         zap_ = std::make_unique<ZapHandler>(ctx, loop_, options_.allowed_keys);
         zap_->on_refused(

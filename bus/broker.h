@@ -51,6 +51,10 @@ struct BrokerOptions {
     // here; sndhwm is larger because past it a message to that node is dropped.
     int sndhwm = 100000;
     int rcvhwm = 10000;
+    // A peer that sends a larger frame is disconnected before libzmq allocates it; together with
+    // rcvhwm this bounds what one connection can make the broker hold. Bus frames are a few KiB
+    // (a client frame is at most 8 KiB; a settlement's result at most 60,000 bytes).
+    int64_t max_message_bytes = 4 << 20;
     // Services whose names start with one of these prefixes use kPack; all others kLeast.
     std::vector<std::string> pack_prefixes = {"game."};
     // CURVE: the server's secret key (Z85) turns it on; allowed_keys are the node public keys.

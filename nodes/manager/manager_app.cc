@@ -30,6 +30,7 @@ bus::BrokerOptions ManagerConfig::broker_options() const {
     o.inflight_cap = static_cast<std::size_t>(inflight_cap);
     o.rcvhwm = static_cast<int>(rcvhwm);
     o.sndhwm = static_cast<int>(sndhwm);
+    o.max_message_bytes = max_message_bytes;
     o.pack_prefixes = pack_prefixes;
     if (curve) {
         o.curve_secret_key = curve_secret_key;
@@ -83,6 +84,10 @@ void bind_manager_config(common::ConfigSchema& schema, ManagerConfig& cfg) {
         .add("manager.sndhwm", &cfg.sndhwm,
              "messages buffered per node connection out; past it one to that node is dropped")
         .range(1000, 10000000);
+    schema
+        .add("manager.max_message_bytes", &cfg.max_message_bytes,
+             "largest frame a node may send; a larger one disconnects it, unread")
+        .range(int64_t{64} * 1024, int64_t{1} << 30);
     schema.add("manager.pack_prefixes", &cfg.pack_prefixes,
                "services with these prefixes use the pack policy; all others least");
     schema.add("curve.enabled", &cfg.curve, "CURVE encryption and the ZAP key allow-list");

@@ -29,6 +29,7 @@ struct ManagerConfig {
     int64_t inflight_cap = 1000;
     int64_t rcvhwm = 10000;
     int64_t sndhwm = 100000;
+    int64_t max_message_bytes = 4 << 20;
     std::vector<std::string> pack_prefixes = {"game."};
     bool curve = false;
     std::string curve_secret_key;

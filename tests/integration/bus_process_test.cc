@@ -214,6 +214,44 @@ TEST_CASE("a flood past the queue cap is answered 'overloaded' and broker memory
           "still-serving");
 }
 
+TEST_CASE("a frame past manager.max_message_bytes disconnects its sender before it is read",
+          "[bus][process]") {
+    Cluster c(38, {"--set", "manager.max_message_bytes=65536"});
+    REQUIRE(wait_for([&] { return c.workers_of("nobody") == 0; }, 10s));
+    auto peak_kib = [&] {
+        std::ifstream status("/proc/" + std::to_string(c.manager->pid()) + "/status");
+        std::string line;
+        while (std::getline(status, line)) {
+            if (line.starts_with("VmHWM:")) return std::stol(line.substr(6));
+        }
+        return 0L;
+    };
+    // Just under the limit (the envelope is a few dozen bytes) still goes through and back.
+    const std::string fits(60000, 'f');
+    CHECK(Cluster::served_by(c.call(std::string(tb::bus::kMmiEcho), fits)) == fits);
+
+    const long peak_before = peak_kib();
+    zmq::socket_t big(c.ctx, zmq::socket_type::dealer);
+    big.set(zmq::sockopt::linger, 0);
+    big.connect(c.bus);
+    tb::codec::Envelope e;
+    e.command = tb::codec::Command::kRequest;
+    e.target = std::string(tb::bus::kMmiEcho);
+    e.correlation = 1;
+    const std::string body(64 << 20, 'x');
+    REQUIRE(tb::bus::send_message(big, {}, e, body) == tb::bus::SendResult::kOk);
+    // The manager drops the connection: no answer comes, and the rest of the bus is served.
+    tb::bus::Incoming in;
+    const bool answered = wait_for(
+        [&] { return tb::bus::recv_message(big, false, in) == tb::bus::RecvResult::kOk; }, 3s);
+    CHECK_FALSE(answered);
+    CHECK(Cluster::served_by(c.call(std::string(tb::bus::kMmiEcho), "still-serving")) ==
+          "still-serving");
+    const long peak_grown = peak_kib() - peak_before;
+    INFO("manager peak RSS grew by " << peak_grown << " KiB for a 64 MiB frame");
+    CHECK(peak_grown < 16 * 1024);
+}
+
 TEST_CASE("after a manager restart every worker is registered again within 5 s", "[bus][process]") {
     Cluster c(30);
     for (int i = 1; i <= 3; ++i) c.worker("login", i);
