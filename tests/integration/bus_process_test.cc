@@ -45,6 +45,16 @@ struct Cluster {
         start_manager();
     }
 
+    // A "VmRSS:" or "VmHWM:" line of the manager's /proc/<pid>/status, in KiB (0 if absent).
+    long manager_status_kib(std::string_view key) const {
+        std::ifstream status("/proc/" + std::to_string(manager->pid()) + "/status");
+        std::string line;
+        while (std::getline(status, line)) {
+            if (line.starts_with(key)) return std::stol(line.substr(key.size()));
+        }
+        return 0L;
+    }
+
     void start_manager() {
         std::vector<std::string> argv{bin("tb-manager").string(), "--base-port",
                                       std::to_string(base), "--set", "manager.metrics=off"};
@@ -164,14 +174,7 @@ TEST_CASE("a flood past the queue cap is answered 'overloaded' and broker memory
     Cluster c(35, {"--set", "manager.queue_cap=1000", "--set", "manager.queue_deadline_ms=60000",
                    "--set", "manager.rcvhwm=1000"});
     REQUIRE(wait_for([&] { return c.workers_of("nobody") == 0; }, 10s));
-    auto status_kib = [&](std::string_view key) {
-        std::ifstream status("/proc/" + std::to_string(c.manager->pid()) + "/status");
-        std::string line;
-        while (std::getline(status, line)) {
-            if (line.starts_with(key)) return std::stol(line.substr(key.size()));
-        }
-        return 0L;
-    };
+    auto status_kib = [&](std::string_view key) { return c.manager_status_kib(key); };
     const long before = status_kib("VmRSS:");
     const long peak_before = status_kib("VmHWM:");
     zmq::socket_t flood(c.ctx, zmq::socket_type::dealer);
@@ -218,14 +221,7 @@ TEST_CASE("a frame past manager.max_message_bytes disconnects its sender before 
           "[bus][process]") {
     Cluster c(38, {"--set", "manager.max_message_bytes=65536"});
     REQUIRE(wait_for([&] { return c.workers_of("nobody") == 0; }, 10s));
-    auto peak_kib = [&] {
-        std::ifstream status("/proc/" + std::to_string(c.manager->pid()) + "/status");
-        std::string line;
-        while (std::getline(status, line)) {
-            if (line.starts_with("VmHWM:")) return std::stol(line.substr(6));
-        }
-        return 0L;
-    };
+    auto peak_kib = [&] { return c.manager_status_kib("VmHWM:"); };
     // Just under the limit (the envelope is a few dozen bytes) still goes through and back.
     const std::string fits(60000, 'f');
     CHECK(Cluster::served_by(c.call(std::string(tb::bus::kMmiEcho), fits)) == fits);
