@@ -174,9 +174,8 @@ TEST_CASE("a flood past the queue cap is answered 'overloaded' and broker memory
     Cluster c(35, {"--set", "manager.queue_cap=1000", "--set", "manager.queue_deadline_ms=60000",
                    "--set", "manager.rcvhwm=1000"});
     REQUIRE(wait_for([&] { return c.workers_of("nobody") == 0; }, 10s));
-    auto status_kib = [&](std::string_view key) { return c.manager_status_kib(key); };
-    const long before = status_kib("VmRSS:");
-    const long peak_before = status_kib("VmHWM:");
+    const long before = c.manager_status_kib("VmRSS:");
+    const long peak_before = c.manager_status_kib("VmHWM:");
     zmq::socket_t flood(c.ctx, zmq::socket_type::dealer);
     flood.set(zmq::sockopt::linger, 0);
     flood.set(zmq::sockopt::sndhwm, 0);
@@ -202,8 +201,8 @@ TEST_CASE("a flood past the queue cap is answered 'overloaded' and broker memory
             return overloaded == kSent - 1000;
         },
         30s));
-    const long grown = status_kib("VmRSS:") - before;
-    const long peak_grown = status_kib("VmHWM:") - peak_before;
+    const long grown = c.manager_status_kib("VmRSS:") - before;
+    const long peak_grown = c.manager_status_kib("VmHWM:") - peak_before;
     INFO("manager RSS grew by " << grown << " KiB, its peak by " << peak_grown << " KiB");
 #if defined(__SANITIZE_ADDRESS__)
     // AddressSanitizer keeps freed memory in quarantine (hundreds of MiB), so RSS says nothing
@@ -221,12 +220,11 @@ TEST_CASE("a frame past manager.max_message_bytes disconnects its sender before 
           "[bus][process]") {
     Cluster c(38, {"--set", "manager.max_message_bytes=65536"});
     REQUIRE(wait_for([&] { return c.workers_of("nobody") == 0; }, 10s));
-    auto peak_kib = [&] { return c.manager_status_kib("VmHWM:"); };
     // Just under the limit (the envelope is a few dozen bytes) still goes through and back.
     const std::string fits(60000, 'f');
     CHECK(Cluster::served_by(c.call(std::string(tb::bus::kMmiEcho), fits)) == fits);
 
-    const long peak_before = peak_kib();
+    const long peak_before = c.manager_status_kib("VmHWM:");
     zmq::socket_t big(c.ctx, zmq::socket_type::dealer);
     big.set(zmq::sockopt::linger, 0);
     big.connect(c.bus);
@@ -243,7 +241,7 @@ TEST_CASE("a frame past manager.max_message_bytes disconnects its sender before 
     CHECK_FALSE(answered);
     CHECK(Cluster::served_by(c.call(std::string(tb::bus::kMmiEcho), "still-serving")) ==
           "still-serving");
-    const long peak_grown = peak_kib() - peak_before;
+    const long peak_grown = c.manager_status_kib("VmHWM:") - peak_before;
     INFO("manager peak RSS grew by " << peak_grown << " KiB for a 64 MiB frame");
     CHECK(peak_grown < 16 * 1024);
 }
